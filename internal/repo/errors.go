@@ -1,0 +1,84 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrPublish is wrapped by every failure to write or publish repository state.
+var ErrPublish = errors.New("publish failed")
+
+// ErrUnknownDistribution is wrapped when a distribution name is not in the config.
+var ErrUnknownDistribution = errors.New("unknown distribution")
+
+// ErrBadInput is wrapped by every rejection of an input file (missing,
+// unparsable, unsafe name, checksum mismatch, pool conflict, version rule).
+var ErrBadInput = errors.New("bad input")
+
+// UnknownDistributionError names a distribution that is not configured.
+type UnknownDistributionError struct {
+	Name  string
+	Known []string
+}
+
+func (e *UnknownDistributionError) Error() string {
+	return fmt.Sprintf("unknown distribution %q (configured: %v)", e.Name, e.Known)
+}
+
+func (e *UnknownDistributionError) Unwrap() error { return ErrUnknownDistribution }
+
+// FileError is an input file that is missing, unreadable or malformed.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+
+// Unwrap returns both the cause and ErrBadInput.
+func (e *FileError) Unwrap() []error { return []error{e.Err, ErrBadInput} }
+
+// ChecksumError is a file whose size or checksum differs from what a .changes
+// or .dsc lists for it.
+type ChecksumError struct {
+	Path      string
+	Algorithm string // "Size", "MD5", "SHA1", "SHA256"
+	Want, Got string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%s: %s mismatch: listed %s, file has %s", e.Path, e.Algorithm, e.Want, e.Got)
+}
+
+func (e *ChecksumError) Unwrap() error { return ErrBadInput }
+
+// UnsafeNameError is a file name listed in a .changes or .dsc that is not a
+// plain file name (path separators, "..", leading dot or control characters).
+type UnsafeNameError struct {
+	In   string
+	Name string
+}
+
+func (e *UnsafeNameError) Error() string {
+	return fmt.Sprintf("%s: unsafe file name %q", e.In, e.Name)
+}
+
+func (e *UnsafeNameError) Unwrap() error { return ErrBadInput }
+
+// ConflictError is a pool path that already holds different content: Debian
+// archives never change a file once published under a name.
+type ConflictError struct {
+	PoolPath          string
+	Existing, Offered string // SHA256
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("pool file %s already exists with sha256 %s; refusing different content %s", e.PoolPath, e.Existing, e.Offered)
+}
+
+func (e *ConflictError) Unwrap() error { return ErrBadInput }
+
+// publishErr wraps err as a publish failure with context.
+func publishErr(what string, err error) error {
+	return fmt.Errorf("%s: %w: %w", what, ErrPublish, err)
+}

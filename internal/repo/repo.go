@@ -1,0 +1,279 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/packyard/packyard/internal/config"
+)
+
+// stateDir holds everything under the repository root that is not the
+// published view: store, generations, locks, journal.
+const stateDir = ".packyard"
+
+// Signer signs Release files; *sign.Key implements it.
+type Signer interface {
+	// ClearSign returns data clearsigned, the InRelease form.
+	ClearSign(data []byte) ([]byte, error)
+	// DetachSign returns an armored detached signature, the Release.gpg form.
+	DetachSign(data []byte) ([]byte, error)
+}
+
+// Repo is packyard's repository in a workspace. Its methods are safe for
+// concurrent use by several goroutines and processes: publishes of one
+// distribution are serialized by a file lock, different distributions
+// publish in parallel, and readers never wait.
+type Repo struct {
+	cfg  *config.Config
+	key  Signer
+	log  *slog.Logger
+	root string
+	pool pool
+	// now is the clock for Release Date fields (tests replace it).
+	now func() time.Time
+}
+
+// Open returns the repository of cfg's workspace (cfg.WorkspaceDir().Repo()),
+// creating its directories when missing. key signs every publish; it may be
+// nil for read-only use, in which case publishing fails with ErrPublish.
+func Open(cfg *config.Config, key Signer, logger *slog.Logger) (*Repo, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	root := cfg.WorkspaceDir().Repo()
+	for _, d := range []string{"pool", "dists", filepath.Join(stateDir, "store"), filepath.Join(stateDir, "generations"), filepath.Join(stateDir, "locks")} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return nil, fmt.Errorf("opening repository: %w", err)
+		}
+	}
+	return &Repo{cfg: cfg, key: key, log: logger, root: root, pool: pool{root: root}, now: time.Now}, nil
+}
+
+// Root returns the repository's root directory (the one served to clients).
+func (r *Repo) Root() string { return r.root }
+
+// target is a resolved distribution name: one suite of one codename.
+type target struct {
+	Name  string
+	Dist  *config.Distribution
+	Suite *config.Suite
+}
+
+// Distributions returns every configured distribution name
+// (<codename>-<id>-<suite>) in config order.
+func (r *Repo) Distributions() []string {
+	var out []string
+	for _, d := range r.cfg.Repository.Distributions {
+		for _, s := range d.Suites {
+			out = append(out, r.cfg.DistributionName(d.Codename, s.Name))
+		}
+	}
+	return out
+}
+
+// resolve maps a distribution name to its config, or an
+// *UnknownDistributionError.
+func (r *Repo) resolve(name string) (*target, error) {
+	for i := range r.cfg.Repository.Distributions {
+		d := &r.cfg.Repository.Distributions[i]
+		for j := range d.Suites {
+			if r.cfg.DistributionName(d.Codename, d.Suites[j].Name) == name {
+				return &target{Name: name, Dist: d, Suite: &d.Suites[j]}, nil
+			}
+		}
+	}
+	return nil, &UnknownDistributionError{Name: name, Known: r.Distributions()}
+}
+
+// lock takes the publish lock of one distribution, waiting for ctx.
+func (r *Repo) lock(ctx context.Context, dist string) (func(), error) {
+	l := flock.New(filepath.Join(r.root, stateDir, "locks", dist+".lock"))
+	ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", dist, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("locking %s: %w", dist, context.Cause(ctx))
+	}
+	return func() { l.Unlock() }, nil
+}
+
+// PackageRef names one package in a distribution.
+type PackageRef struct {
+	Package      string `json:"package"`
+	Version      string `json:"version"`
+	Architecture string `json:"architecture"` // "source" for source packages
+	Component    string `json:"component"`
+	Filename     string `json:"filename,omitempty"` // pool path of the .deb or .dsc
+}
+
+// Result describes one publish.
+type Result struct {
+	Distribution string       `json:"distribution"`
+	Generation   int          `json:"generation"`
+	Date         time.Time    `json:"date"`
+	Added        []PackageRef `json:"added"`
+	Replaced     []PackageRef `json:"replaced,omitempty"`
+}
+
+// AptSourceLine returns the one-line apt source for dist from a file: URI,
+// for example
+//
+//	deb [signed-by=/root/.local/share/packyard/keys/packyard.gpg] file:/root/.local/share/packyard/repo bookworm-packyard-unstable main
+func (r *Repo) AptSourceLine(dist string) string {
+	return r.AptSourceLineURL("file:"+r.root, dist)
+}
+
+// AptSourceLineURL is AptSourceLine for a repository served at baseURL
+// (such as http://host:8066/repo).
+func (r *Repo) AptSourceLineURL(baseURL, dist string) string {
+	comps := []string{"main"}
+	if t, err := r.resolve(dist); err == nil && len(t.Dist.Components) > 0 {
+		comps = t.Dist.Components
+	}
+	return fmt.Sprintf("deb [signed-by=%s] %s %s %s", r.cfg.WorkspaceDir().PublicKeyring(), strings.TrimRight(baseURL, "/"), dist, strings.Join(comps, " "))
+}
+
+// Add puts .deb, .udeb, .dsc (with the files it lists beside it) and
+// .changes files (with every file they list, sizes and checksums verified)
+// into the pool and publishes a new generation of dist that keeps everything
+// it had, except that a package of the same name and architecture (or source
+// name) is replaced.
+//
+// Bad input is rejected before anything changes: *UnknownDistributionError,
+// *FileError, *ChecksumError, *UnsafeNameError and *ConflictError, all
+// wrapping ErrBadInput (or ErrUnknownDistribution). Failures while writing
+// wrap ErrPublish; the published generation is then the old one.
+func (r *Repo) Add(ctx context.Context, dist string, files ...string) (*Result, error) {
+	t, err := r.resolve(dist)
+	if err != nil {
+		return nil, err
+	}
+	u, err := collect(files, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.place(t, u); err != nil {
+		return nil, err
+	}
+	if err := r.checkPool(u); err != nil {
+		return nil, err
+	}
+	unlock, err := r.lock(ctx, dist)
+	if err != nil {
+		return nil, publishErr("adding to "+dist, err)
+	}
+	defer unlock()
+	if err := r.ingest(u); err != nil {
+		return nil, publishErr("storing files", err)
+	}
+	return r.publishUpload(ctx, t, u)
+}
+
+// place sets the component and pool file name of every item and checks the
+// architectures against the distribution.
+func (r *Repo) place(t *target, u *upload) error {
+	archs := map[string]bool{"all": true}
+	for _, a := range t.Dist.Architectures {
+		archs[a] = true
+	}
+	for i := range u.Binaries {
+		b := &u.Binaries[i]
+		if !archs[b.Arch] {
+			return &FileError{Path: b.File.Path, Err: fmt.Errorf("architecture %s is not one of %s's (%s)", b.Arch, t.Name, strings.Join(t.Dist.Architectures, " "))}
+		}
+		b.Component = componentOf(b.Control.get("Section"), t.Dist.Components)
+	}
+	for i := range u.Sources {
+		s := &u.Sources[i]
+		s.Component = componentOf(s.Control.get("Section"), t.Dist.Components)
+	}
+	return nil
+}
+
+// componentOf returns the component named by a "contrib/net" style section
+// when the distribution has it, else the first component.
+func componentOf(section string, comps []string) string {
+	if len(comps) == 0 {
+		return "main"
+	}
+	if i := strings.IndexByte(section, '/'); i > 0 {
+		for _, c := range comps {
+			if c == section[:i] {
+				return c
+			}
+		}
+	}
+	return comps[0]
+}
+
+// poolItems lists every (file, pool path) pair of u.
+func (u *upload) poolItems() []struct {
+	In  inputFile
+	Rel string
+} {
+	type item = struct {
+		In  inputFile
+		Rel string
+	}
+	var out []item
+	comp := "main"
+	for _, b := range u.Binaries {
+		out = append(out, item{b.File, poolDir(b.Component, b.Source) + "/" + b.File.Name})
+		comp = b.Component
+	}
+	for _, s := range u.Sources {
+		dir := poolDir(s.Component, s.Package)
+		out = append(out, item{s.DSC, dir + "/" + s.DSC.Name})
+		for _, f := range s.Files {
+			out = append(out, item{f, dir + "/" + f.Name})
+		}
+		comp = s.Component
+	}
+	if u.ExtraSrc != "" {
+		for _, e := range u.Extras {
+			out = append(out, item{e, poolDir(comp, u.ExtraSrc) + "/" + e.Name})
+		}
+	}
+	return out
+}
+
+func (r *Repo) checkPool(u *upload) error {
+	for _, it := range u.poolItems() {
+		if err := r.pool.check(it.Rel, it.In.Sum); err != nil {
+			var ce *ConflictError
+			if errors.As(err, &ce) {
+				return err
+			}
+			return publishErr("checking pool", err)
+		}
+	}
+	return nil
+}
+
+// ingest stores every file of u and makes the pool entries durable.
+func (r *Repo) ingest(u *upload) error {
+	dirs := map[string]bool{}
+	for _, it := range u.poolItems() {
+		ds, err := r.pool.ingest(it.In.Path, it.Rel, it.In.Sum)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			dirs[d] = true
+		}
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

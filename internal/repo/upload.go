@@ -1,0 +1,311 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// inputFile is one file offered to Add, with its checksums.
+type inputFile struct {
+	Path string // on disk
+	Name string // base name in the pool
+	Sum  checksums
+}
+
+// binaryItem is a .deb or .udeb to publish.
+type binaryItem struct {
+	File                   inputFile
+	Control                stanza
+	Package, Version, Arch string
+	Source, SourceVersion  string
+	Udeb                   bool
+	Component              string
+	Contents               []string // data.tar paths, when collected
+}
+
+// sourceItem is a .dsc with the files it lists.
+type sourceItem struct {
+	DSC              inputFile
+	Files            []inputFile
+	Control          stanza
+	Package, Version string
+	Component        string
+}
+
+// upload is everything one Add call publishes.
+type upload struct {
+	Binaries []binaryItem
+	Sources  []sourceItem
+	Extras   []inputFile // .buildinfo and .changes kept in the pool beside the source
+	ExtraSrc string      // source name the extras belong to
+}
+
+// safeName reports whether name is a plain file name: no separators, no
+// leading dot, nothing outside printable ASCII.
+func safeName(name string) bool {
+	if name == "" || name[0] == '.' || len(name) > 255 {
+		return false
+	}
+	for _, c := range name {
+		if c <= ' ' || c >= 0x7f || c == '/' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// listedFile is one line of a Files or Checksums-* field.
+type listedFile struct {
+	Name  string
+	Size  int64
+	Sum   string
+	Extra []string // section and priority in a .changes Files field
+}
+
+// parseFileList reads the lines of a Files/Checksums-* field value.
+func parseFileList(value string) ([]listedFile, error) {
+	var out []listedFile
+	for _, l := range strings.Split(value, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) < 3 {
+			return nil, fmt.Errorf("malformed file list line %q", strings.TrimSpace(l))
+		}
+		size, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || size < 0 {
+			return nil, fmt.Errorf("malformed size in %q", strings.TrimSpace(l))
+		}
+		out = append(out, listedFile{Name: f[len(f)-1], Size: size, Sum: strings.ToLower(f[0]), Extra: f[2 : len(f)-1]})
+	}
+	return out, nil
+}
+
+// verifyListed checks every file listed in ctl (Files, Checksums-Sha1,
+// Checksums-Sha256) against the files beside the control file at ctlPath and
+// returns them with their checksums.
+func verifyListed(ctlPath string, ctl stanza) ([]inputFile, error) {
+	dir := filepath.Dir(ctlPath)
+	lists := []struct{ field, algo string }{{"Files", "MD5"}, {"Checksums-Sha1", "SHA1"}, {"Checksums-Sha256", "SHA256"}}
+	files := map[string]*inputFile{}
+	var order []string
+	for _, l := range lists {
+		entries, err := parseFileList(ctl.get(l.field))
+		if err != nil {
+			return nil, &FileError{Path: ctlPath, Err: fmt.Errorf("%s: %w", l.field, err)}
+		}
+		for _, e := range entries {
+			if !safeName(e.Name) {
+				return nil, &UnsafeNameError{In: ctlPath, Name: e.Name}
+			}
+			in, ok := files[e.Name]
+			if !ok {
+				p := filepath.Join(dir, e.Name)
+				sum, err := sumFile(p)
+				if err != nil {
+					if errors.Is(err, os.ErrNotExist) {
+						err = fmt.Errorf("listed file %s is missing", e.Name)
+					}
+					return nil, &FileError{Path: ctlPath, Err: err}
+				}
+				in = &inputFile{Path: p, Name: e.Name, Sum: sum}
+				files[e.Name] = in
+				order = append(order, e.Name)
+			}
+			if in.Sum.Size != e.Size {
+				return nil, &ChecksumError{Path: in.Path, Algorithm: "Size", Want: strconv.FormatInt(e.Size, 10), Got: strconv.FormatInt(in.Sum.Size, 10)}
+			}
+			got := map[string]string{"MD5": in.Sum.MD5, "SHA1": in.Sum.SHA1, "SHA256": in.Sum.SHA256}[l.algo]
+			if got != e.Sum {
+				return nil, &ChecksumError{Path: in.Path, Algorithm: l.algo, Want: e.Sum, Got: got}
+			}
+		}
+	}
+	if len(order) == 0 {
+		return nil, &FileError{Path: ctlPath, Err: errors.New("lists no files")}
+	}
+	if ctl.get("Checksums-Sha256") == "" {
+		return nil, &FileError{Path: ctlPath, Err: errors.New("no Checksums-Sha256 field")}
+	}
+	out := make([]inputFile, 0, len(order))
+	for _, n := range order {
+		out = append(out, *files[n])
+	}
+	return out, nil
+}
+
+// readControlFile parses a single-paragraph, possibly clearsigned control
+// file (.dsc, .changes).
+func readControlFile(p string) (stanza, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = errors.New("file does not exist")
+		}
+		return nil, &FileError{Path: p, Err: err}
+	}
+	st, err := parseStanzas(stripSignature(data))
+	if err != nil {
+		return nil, &FileError{Path: p, Err: err}
+	}
+	if len(st) != 1 {
+		return nil, &FileError{Path: p, Err: fmt.Errorf("want one paragraph, got %d", len(st))}
+	}
+	return st[0], nil
+}
+
+// collect reads and verifies every file offered to Add.
+func collect(files []string, withContents bool) (*upload, error) {
+	u := &upload{}
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, &FileError{Path: f, Err: err}
+		}
+		switch ext := filepath.Ext(abs); ext {
+		case ".deb", ".udeb":
+			b, err := readBinary(abs, withContents)
+			if err != nil {
+				return nil, err
+			}
+			u.Binaries = append(u.Binaries, *b)
+		case ".dsc":
+			s, err := readSource(abs)
+			if err != nil {
+				return nil, err
+			}
+			u.Sources = append(u.Sources, *s)
+		case ".changes":
+			if err := u.addChanges(abs, withContents); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, &FileError{Path: f, Err: fmt.Errorf("unsupported file type %q (want .deb, .udeb, .dsc or .changes)", ext)}
+		}
+	}
+	if len(u.Binaries) == 0 && len(u.Sources) == 0 {
+		return nil, &FileError{Path: strings.Join(files, " "), Err: errors.New("no packages to add")}
+	}
+	return u, nil
+}
+
+func (u *upload) addChanges(p string, withContents bool) error {
+	ctl, err := readControlFile(p)
+	if err != nil {
+		return err
+	}
+	listed, err := verifyListed(p, ctl)
+	if err != nil {
+		return err
+	}
+	sum, err := sumFile(p)
+	if err != nil {
+		return &FileError{Path: p, Err: err}
+	}
+	u.ExtraSrc = strings.Fields(ctl.get("Source") + " ")[0]
+	if u.ExtraSrc == "" {
+		return &FileError{Path: p, Err: errors.New("no Source field")}
+	}
+	u.Extras = append(u.Extras, inputFile{Path: p, Name: filepath.Base(p), Sum: sum})
+	for _, in := range listed {
+		switch filepath.Ext(in.Name) {
+		case ".deb", ".udeb":
+			b, err := readBinary(in.Path, withContents)
+			if err != nil {
+				return err
+			}
+			u.Binaries = append(u.Binaries, *b)
+		case ".dsc":
+			s, err := readSource(in.Path)
+			if err != nil {
+				return err
+			}
+			u.Sources = append(u.Sources, *s)
+		case ".buildinfo":
+			u.Extras = append(u.Extras, in)
+		}
+	}
+	return nil
+}
+
+func readBinary(p string, withContents bool) (*binaryItem, error) {
+	var contents []string
+	var cp *[]string
+	if withContents {
+		cp = &contents
+	}
+	if !safeName(filepath.Base(p)) {
+		return nil, &UnsafeNameError{In: p, Name: filepath.Base(p)}
+	}
+	ctl, err := readDebControl(p, cp)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = errors.New("file does not exist")
+		}
+		return nil, &FileError{Path: p, Err: err}
+	}
+	sum, err := sumFile(p)
+	if err != nil {
+		return nil, &FileError{Path: p, Err: err}
+	}
+	b := &binaryItem{
+		File:     inputFile{Path: p, Name: filepath.Base(p), Sum: sum},
+		Control:  ctl,
+		Package:  ctl.get("Package"),
+		Version:  ctl.get("Version"),
+		Arch:     ctl.get("Architecture"),
+		Udeb:     filepath.Ext(p) == ".udeb",
+		Contents: contents,
+	}
+	if b.Package == "" || b.Version == "" || b.Arch == "" {
+		return nil, &FileError{Path: p, Err: errors.New("control file lacks Package, Version or Architecture")}
+	}
+	if !safeName(b.Package) || !safeName(b.Version) || !safeName(b.Arch) {
+		return nil, &FileError{Path: p, Err: errors.New("control file has unsafe Package, Version or Architecture")}
+	}
+	b.Source, b.SourceVersion = b.Package, b.Version
+	if src := strings.Fields(ctl.get("Source")); len(src) > 0 {
+		b.Source = src[0]
+		if len(src) > 1 {
+			b.SourceVersion = strings.Trim(strings.Join(src[1:], ""), "()")
+		}
+	}
+	if !safeName(b.Source) {
+		return nil, &FileError{Path: p, Err: fmt.Errorf("unsafe Source %q", b.Source)}
+	}
+	return b, nil
+}
+
+func readSource(p string) (*sourceItem, error) {
+	if !safeName(filepath.Base(p)) {
+		return nil, &UnsafeNameError{In: p, Name: filepath.Base(p)}
+	}
+	ctl, err := readControlFile(p)
+	if err != nil {
+		return nil, err
+	}
+	files, err := verifyListed(p, ctl)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := sumFile(p)
+	if err != nil {
+		return nil, &FileError{Path: p, Err: err}
+	}
+	s := &sourceItem{
+		DSC:     inputFile{Path: p, Name: filepath.Base(p), Sum: sum},
+		Files:   files,
+		Control: ctl,
+		Package: ctl.get("Source"),
+		Version: ctl.get("Version"),
+	}
+	if s.Package == "" || s.Version == "" || !safeName(s.Package) || !safeName(s.Version) {
+		return nil, &FileError{Path: p, Err: errors.New("missing or unsafe Source or Version")}
+	}
+	return s, nil
+}
