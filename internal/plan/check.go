@@ -1,0 +1,193 @@
+package plan
+
+import (
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/packyard/packyard/internal/plan/solver"
+)
+
+// CheckOptions select how build-dependencies are read, as the matching
+// dose-builddebcheck options do.
+type CheckOptions struct {
+	Profiles  []string // active build profiles (--deb-profiles)
+	DropIndep bool     // ignore Build-Depends-Indep/Build-Conflicts-Indep (--deb-drop-b-d-indep)
+	DropArch  bool     // ignore Build-Depends-Arch/Build-Conflicts-Arch (--deb-drop-b-d-arch)
+	Workers   int      // parallel solvers; 0 means GOMAXPROCS
+}
+
+// CheckResult is the verdict on one source package.
+type CheckResult struct {
+	Source      string   `json:"source"`
+	Version     string   `json:"version"`
+	Satisfiable bool     `json:"satisfiable"`
+	Reasons     []Reason `json:"reasons,omitempty"`
+}
+
+// Reason explains why build-dependencies cannot be installed.
+//
+// Kind "missing": Relation (declared by the last package of Chain) has no
+// installable candidate. Kind "conflict": Packages[0] and Packages[1] cannot
+// be installed together (Relation is the conflicting entry when known);
+// Chains[i] shows how Packages[i] got into the installation set.
+type Reason struct {
+	Kind     string      `json:"kind"`
+	Relation string      `json:"relation,omitempty"`
+	Chain    []string    `json:"chain,omitempty"`
+	Packages [2]string   `json:"packages,omitempty"`
+	Chains   [2][]string `json:"chains,omitempty"`
+}
+
+// CheckReport is the result of CheckAll: one result per checked source, in
+// input order.
+type CheckReport struct {
+	Results []CheckResult
+	Checked int
+	Broken  int
+}
+
+// sourceReq is a source package's build-dependencies compiled against a
+// Universe: the selected relations and their candidates.
+type sourceReq struct {
+	relations []Relation // selected possibilities only, build-essential first
+	requires  [][]int32
+	conflicts []int32
+}
+
+// BuildsOn reports whether the source's Architecture field admits arch
+// (dose-builddebcheck checks only such sources; "all" admits every arch).
+func (s *SourcePackage) BuildsOn(arch string) bool {
+	return archListMatches(s.Architecture, arch)
+}
+
+func (u *Universe) compileSource(src *SourcePackage, opts CheckOptions, active map[string]bool) sourceReq {
+	keep := func(p *Possibility) bool { return p.archSelected(u.Arch) && p.profileSelected(active) }
+	var deps, confs []*Dependency
+	if !opts.DropIndep {
+		deps = append(deps, &src.BuildDependsIndep)
+		confs = append(confs, &src.BuildConflictsIndep)
+	}
+	deps = append(deps, &src.BuildDepends)
+	confs = append(confs, &src.BuildConflicts)
+	if !opts.DropArch {
+		deps = append(deps, &src.BuildDependsArch)
+		confs = append(confs, &src.BuildConflictsArch)
+	}
+	var sr sourceReq
+	for _, d := range deps {
+		for _, r := range d.Relations {
+			alts, selected := u.relationCandidates(r, keep, nil)
+			if !selected {
+				continue
+			}
+			sr.relations = append(sr.relations, selectedRelation(r, keep))
+			sr.requires = append(sr.requires, alts)
+		}
+	}
+	for _, d := range confs {
+		for _, r := range d.Relations {
+			for i := range r.Possibilities {
+				if keep(&r.Possibilities[i]) {
+					sr.conflicts = append(sr.conflicts, u.Candidates(r.Possibilities[i])...)
+				}
+			}
+		}
+	}
+	return sr
+}
+
+func selectedRelation(r Relation, keep func(*Possibility) bool) Relation {
+	var out Relation
+	for i := range r.Possibilities {
+		if keep(&r.Possibilities[i]) {
+			out.Possibilities = append(out.Possibilities, r.Possibilities[i])
+		}
+	}
+	return out
+}
+
+func activeProfiles(profiles []string) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range profiles {
+		m[p] = true
+	}
+	return m
+}
+
+// CheckAll decides, for every source that builds on the universe's
+// architecture, whether its build-dependencies (plus build-essential and the
+// Essential set) can be installed together, as dose-builddebcheck does. It
+// explains every failure. Sources run in parallel on opts.Workers solvers.
+func (u *Universe) CheckAll(sources []*SourcePackage, opts CheckOptions) *CheckReport {
+	var todo []*SourcePackage
+	for _, s := range sources {
+		if s.BuildsOn(u.Arch) {
+			todo = append(todo, s)
+		}
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	results := make([]CheckResult, len(todo))
+	active := activeProfiles(opts.Profiles)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := solver.New(u.problem)
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(todo) {
+					return
+				}
+				for i := start; i < min(start+chunk, len(todo)); i++ {
+					results[i] = u.check(s, todo[i], opts, active)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rep := &CheckReport{Results: results, Checked: len(results)}
+	for _, r := range results {
+		if !r.Satisfiable {
+			rep.Broken++
+		}
+	}
+	return rep
+}
+
+// CheckSource decides one source package (see CheckAll).
+func (u *Universe) CheckSource(src *SourcePackage, opts CheckOptions) CheckResult {
+	return u.check(solver.New(u.problem), src, opts, activeProfiles(opts.Profiles))
+}
+
+func (u *Universe) check(s *solver.Solver, src *SourcePackage, opts CheckOptions, active map[string]bool) CheckResult {
+	sr := u.compileSource(src, opts, active)
+	res := CheckResult{Source: src.Package, Version: src.Version}
+	assume := []solver.Lit{solver.Pos(u.varBase), solver.Pos(u.varSource)}
+	temp := solver.Temp{Var: u.varSource, Requires: sr.requires, Conflicts: sr.conflicts}
+	if s.Solve(assume, temp) {
+		res.Satisfiable = true
+		return res
+	}
+	res.Reasons = u.explain(s, src, sr)
+	return res
+}
+
+// Broken returns the names of the unsatisfiable sources, sorted.
+func (r *CheckReport) BrokenSources() []string {
+	var out []string
+	for _, res := range r.Results {
+		if !res.Satisfiable {
+			out = append(out, res.Source)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
