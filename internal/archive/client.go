@@ -1,0 +1,183 @@
+package archive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Client downloads from archives with net/http, using the proxy from the
+// standard environment variables. An offline Client refuses every request
+// that would leave the machine (file: URLs still work).
+type Client struct {
+	http    *http.Client
+	offline bool
+}
+
+// NewClient returns a Client; offline makes it refuse all network requests.
+func NewClient(offline bool) *Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		// Indexes are compressed already; asking for gzip would change the
+		// bytes we hash.
+		DisableCompression: true,
+	}
+	tr.RegisterProtocol("file", http.NewFileTransport(http.Dir("/")))
+	var rt http.RoundTripper = tr
+	if offline {
+		rt = offlineTransport{file: http.NewFileTransport(http.Dir("/"))}
+	}
+	return &Client{http: &http.Client{Transport: rt}, offline: offline}
+}
+
+// Offline reports whether c refuses network requests.
+func (c *Client) Offline() bool { return c.offline }
+
+type offlineTransport struct{ file http.RoundTripper }
+
+func (t offlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "file" {
+		return t.file.RoundTrip(r)
+	}
+	return nil, ErrOffline
+}
+
+// response is the part of an HTTP exchange callers need.
+type response struct {
+	Status       int
+	Body         []byte
+	ETag         string
+	LastModified string
+}
+
+// get fetches url into memory (at most limit bytes). Validators make it a
+// conditional request; a 304 answer is returned with an empty body.
+func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastModified string) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, &FetchError{URL: url, Err: err}
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	if lastModified != "" {
+		req.Header.Set("If-Modified-Since", lastModified)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &FetchError{URL: url, Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	out := &response{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	if resp.StatusCode == http.StatusNotModified {
+		return out, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &FetchError{URL: url, Status: resp.StatusCode}
+	}
+	out.Body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, &FetchError{URL: url, Err: err}
+	}
+	if int64(len(out.Body)) > limit {
+		return nil, &FetchError{URL: url, Err: fmt.Errorf("response larger than %d bytes", limit)}
+	}
+	return out, nil
+}
+
+// download streams url into path (created exclusively), checking the size
+// and SHA256 from the signed chain; source names that chain link for error
+// messages. On any failure path is removed. progress, if set, receives
+// byte counts as they arrive.
+func (c *Client) download(ctx context.Context, url, path string, size int64, sha string, source string, progress func(int)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return &FetchError{URL: url, Err: err}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &FetchError{URL: url, Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &FetchError{URL: url, Status: resp.StatusCode}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", filepath.Base(path), err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	h := sha256.New()
+	w := io.MultiWriter(f, h)
+	var r io.Reader = io.LimitReader(resp.Body, size+1)
+	if progress != nil {
+		r = &progressReader{r: r, fn: progress}
+	}
+	n, err := io.Copy(w, r)
+	if err != nil {
+		return &FetchError{URL: url, Err: err}
+	}
+	if err := checkSum(filepath.Base(path), n, h, size, sha, source); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Base(path), err)
+	}
+	ok = true
+	return nil
+}
+
+func checkSum(name string, n int64, h hash.Hash, size int64, sha, source string) error {
+	if n != size {
+		return &HashMismatchError{File: name, What: "size", Want: strconv.FormatInt(size, 10), Got: strconv.FormatInt(n, 10), Source: source}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+		return &HashMismatchError{File: name, What: "SHA256", Want: sha, Got: got, Source: source}
+	}
+	return nil
+}
+
+type progressReader struct {
+	r  io.Reader
+	fn func(int)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.fn(n)
+	}
+	return n, err
+}
+
+// unwrapURLError drops net/http's *url.Error wrapper: FetchError already
+// names the URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,256 @@
+package archive
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/gofrs/flock"
+	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
+
+	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/sign"
+)
+
+// index stores the index comp/arch of suite in gen: linked from the
+// current generation when its hash is unchanged, else downloaded.
+func (r *refresher) index(ctx context.Context, a config.Archive, suite, cur, gen string, old *SuiteMeta,
+	rel *Release, comp, arch string) (im IndexMeta, fetched bool, err error) {
+	path := indexPath(comp, arch)
+	im = IndexMeta{Component: comp, Architecture: arch, Path: path}
+	plain, havePlain := rel.SHA256[path]
+	var dl string
+	// gzip first: it decodes about 40 times faster than xz in pure Go
+	// (0.27 s against 11 s for bookworm's Packages), for 35% more bytes.
+	for _, ext := range []string{".gz", ".xz", ""} {
+		if _, ok := rel.SHA256[path+ext]; ok {
+			dl = path + ext
+			break
+		}
+	}
+	if dl == "" {
+		return im, false, fmt.Errorf("the Release of %s %s lists no %s (check the components and architectures of archive %q in the config)",
+			a.Name, suite, path, a.Name)
+	}
+	dst := filepath.Join(gen, path)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return im, false, fmt.Errorf("creating pantry directory: %w", err)
+	}
+	if old != nil {
+		// Reuse the stored index when its hash is unchanged; --force
+		// re-hashes it instead of trusting meta.json.
+		oim := old.Index(comp, arch)
+		if oim != nil && sameContent(oim, plain, havePlain, rel.SHA256[dl]) {
+			src := filepath.Join(cur, oim.Path)
+			if !r.opts.Force || fileMatches(src, FileRef{Size: oim.Size, SHA256: oim.SHA256}) {
+				if err := linkOrCopy(src, dst); err == nil {
+					return *oim, false, nil
+				}
+			}
+		}
+	}
+	if havePlain && plain.Size == 0 {
+		im.SHA256, im.Fetched = plain.SHA256, time.Now().UTC()
+		return im, false, os.WriteFile(dst, nil, 0o644)
+	}
+	im, err = r.download(ctx, a, suite, rel, dl, dst, im)
+	if err != nil {
+		return im, false, err
+	}
+	if havePlain && (im.Size != plain.Size || im.SHA256 != plain.SHA256) {
+		os.Remove(dst)
+		return im, false, &HashMismatchError{File: path + " (uncompressed)", What: "SHA256", Want: plain.SHA256, Got: im.SHA256, Source: "InRelease"}
+	}
+	return im, true, nil
+}
+
+func sameContent(oim *IndexMeta, plain FileHash, havePlain bool, compressed FileHash) bool {
+	if havePlain {
+		return oim.SHA256 == plain.SHA256 && oim.Size == plain.Size
+	}
+	return oim.Downloaded == compressed
+}
+
+// download fetches dl (a Release path, maybe compressed) by hash when the
+// Release allows, verifies it, and decompresses it to dst.
+func (r *refresher) download(ctx context.Context, a config.Archive, suite string, rel *Release, dl, dst string, im IndexMeta) (IndexMeta, error) {
+	want := rel.SHA256[dl]
+	urls := []string{distsURL(a.URI, suite, dl)}
+	if rel.AcquireByHash {
+		byHash := filepath.Dir(dl) + "/by-hash/SHA256/" + want.SHA256
+		urls = []string{distsURL(a.URI, suite, byHash), urls[0]}
+	}
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return im, ctx.Err()
+	}
+	defer func() { <-r.sem }()
+	tmp := dst + ".download" + filepath.Ext(dl)
+	var progress func(int)
+	var done func()
+	if r.opts.Progress != nil {
+		progress, done = r.opts.Progress.Start(a.Name+" "+suite+" "+dl, want.Size)
+		defer done()
+	}
+	var err error
+	for i, url := range urls {
+		err = r.p.client.download(ctx, url, tmp, want.Size, want.SHA256, "InRelease", progress)
+		var fe *FetchError
+		if err == nil || !(errors.As(err, &fe) && fe.Status == http.StatusNotFound) || i == len(urls)-1 {
+			im.URL = url
+			break
+		}
+		// A mirror mid-sync may lack the by-hash file; apt falls back too.
+		r.p.logger.Debug("by-hash file missing, trying the plain path", "url", url)
+	}
+	if err != nil {
+		return im, err
+	}
+	defer os.Remove(tmp)
+	im.Downloaded = want
+	im.Fetched = time.Now().UTC()
+	size, sum, stanzas, err := decompress(tmp, dst, filepath.Ext(dl))
+	if err != nil {
+		return im, fmt.Errorf("decompressing %s: %w", dl, err)
+	}
+	im.Size, im.SHA256, im.Stanzas = size, sum, stanzas
+	r.p.logger.Debug("fetched index", "url", im.URL, "size", size)
+	return im, nil
+}
+
+// decompress writes the decompressed src (by extension) to dst and returns
+// its size, SHA256 and paragraph count.
+func decompress(src, dst, ext string) (int64, string, int, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, "", 0, err
+	}
+	defer in.Close()
+	var r io.Reader = in
+	switch ext {
+	case ".xz":
+		xr, err := xz.NewReader(in)
+		if err != nil {
+			return 0, "", 0, err
+		}
+		r = xr
+	case ".gz":
+		gr, err := gzip.NewReader(in)
+		if err != nil {
+			return 0, "", 0, err
+		}
+		defer gr.Close()
+		r = gr
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return 0, "", 0, err
+	}
+	h := sha256.New()
+	cnt := &stanzaCounter{}
+	n, err := io.Copy(io.MultiWriter(out, h, cnt), r)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		return 0, "", 0, err
+	}
+	return n, fmt.Sprintf("%x", h.Sum(nil)), cnt.count(), nil
+}
+
+// stanzaCounter counts paragraphs by their first field lines.
+type stanzaCounter struct {
+	n             int
+	midLine, open bool
+}
+
+func (c *stanzaCounter) Write(b []byte) (int, error) {
+	for _, x := range b {
+		if x == '\n' {
+			if !c.midLine {
+				c.open = false // an empty line ends the paragraph
+			}
+			c.midLine = false
+			continue
+		}
+		if !c.midLine && !c.open && x != ' ' && x != '\t' && x != '#' {
+			c.n++
+			c.open = true
+		}
+		c.midLine = true
+	}
+	return len(b), nil
+}
+
+func (c *stanzaCounter) count() int { return c.n }
+
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
+// lockArchive takes the archive's refresh lock, so that two refreshes of
+// one archive do not race; other archives proceed.
+func lockArchive(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating pantry: %w", err)
+	}
+	l := flock.New(filepath.Join(dir, ".lock"))
+	if err := l.Lock(); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return func() { _ = l.Unlock() }, nil
+}
+
+// readKeyring reads an archive's Signed-By: a keyring path or an inline
+// armored key block.
+func readKeyring(signedBy string) (openpgp.EntityList, error) {
+	if signedBy == "" {
+		return nil, errors.New("no keyring configured (set signed-by for the archive)")
+	}
+	var kr openpgp.EntityList
+	var err error
+	if strings.HasPrefix(signedBy, "-----BEGIN PGP") {
+		kr, err = sign.ParseKeyring([]byte(signedBy))
+	} else {
+		kr, err = sign.ReadKeyring(signedBy)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading keyring %s: %w", keyringName(signedBy), err)
+	}
+	return kr, nil
+}
+
+func keyringName(signedBy string) string {
+	if strings.HasPrefix(signedBy, "-----BEGIN PGP") {
+		return "(inline Signed-By key)"
+	}
+	return signedBy
+}

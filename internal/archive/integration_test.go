@@ -1,0 +1,86 @@
+//go:build integration
+
+package archive
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/packyard/packyard/internal/config"
+)
+
+// TestRealArchive refreshes from the machine's own apt sources and fetches
+// and verifies hello. PACKYARD_TEST_PANTRY_WORKSPACE reuses a workspace
+// between runs (the second run exercises the no-change path).
+func TestRealArchive(t *testing.T) {
+	archives, err := ParseAptSources("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var debian []config.Archive
+	for _, a := range archives {
+		if a.SignedBy != "" {
+			debian = append(debian, a)
+		}
+	}
+	if len(debian) == 0 {
+		t.Skip("no apt sources with a keyring on this machine")
+	}
+	ws := os.Getenv("PACKYARD_TEST_PANTRY_WORKSPACE")
+	if ws == "" {
+		ws = t.TempDir()
+	}
+	cfg := config.Default(ws, "bookworm", "amd64", debian)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p, err := OpenPantry(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	res, err := p.Refresh(ctx, nil, RefreshOptions{Force: false})
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	t.Logf("refresh took %v: %+v", time.Since(start), res)
+	start = time.Now()
+	res, err = p.Refresh(ctx, nil, RefreshOptions{Force: true})
+	if err != nil {
+		t.Fatalf("forced Refresh: %v", err)
+	}
+	t.Logf("forced no-change refresh took %v", time.Since(start))
+	for _, r := range res {
+		if r.Status != StatusUpdated || len(r.Fetched) != 0 {
+			// Forced: new generation, but unchanged indexes are linked, not fetched.
+			t.Logf("forced refresh of %s %s: %s, fetched %v", r.Archive, r.Suite, r.Status, r.Fetched)
+		}
+	}
+	ref, err := p.FindSource("hello")
+	if err != nil {
+		t.Fatalf("FindSource(hello): %v", err)
+	}
+	t.Logf("hello: %s from %s %s", ref.Version, ref.Archive, ref.Suite)
+	dest := t.TempDir()
+	dsc, err := p.FetchSource(ctx, ref, dest)
+	if err != nil {
+		t.Fatalf("FetchSource: %v", err)
+	}
+	if filepath.Dir(dsc) != dest {
+		t.Errorf("dsc %s not in %s", dsc, dest)
+	}
+	entries, _ := os.ReadDir(dest)
+	if len(entries) != len(ref.Files) {
+		t.Errorf("dest holds %d entries; want %d files", len(entries), len(ref.Files))
+	}
+	start = time.Now()
+	idx, err := p.LoadIndex(Selection{Suites: []string{"bookworm"}, Components: []string{"main"}, Architectures: []string{"amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("LoadIndex bookworm main: %v, %d Sources + %d Packages stanzas", time.Since(start),
+		len(idx.Sources[0].Paragraphs), len(idx.Packages[0].Paragraphs))
+}

@@ -1,0 +1,272 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packyard/packyard/internal/deb822"
+	"github.com/packyard/packyard/internal/sign"
+)
+
+func TestRefresh(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("2.10-3")})
+	p := f.pantry("stable")
+	ctx := context.Background()
+	res, err := p.Refresh(ctx, nil, RefreshOptions{})
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if len(res) != 1 || res[0].Status != StatusUpdated || len(res[0].Fetched) != 2 {
+		t.Fatalf("Refresh results = %+v; want one updated suite with 2 fetched indexes", res)
+	}
+	reqs := f.takeRequests()
+	for _, r := range reqs[1:] {
+		if !strings.Contains(r, "/by-hash/SHA256/") {
+			t.Errorf("index request %s is not by hash", r)
+		}
+	}
+	m, err := p.Meta("fake", "stable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := m.Index("main", "source")
+	if src == nil || src.Stanzas != 1 || !strings.HasSuffix(src.URL, ".gz") && !strings.Contains(src.URL, "by-hash") {
+		t.Errorf("Sources meta = %+v", src)
+	}
+	data, err := os.ReadFile(filepath.Join(p.SuiteDir("fake", "stable"), "main/binary-amd64/Packages"))
+	if err != nil || !strings.HasPrefix(string(data), "Package: hello\n") {
+		t.Errorf("stored Packages = %q, %v", data, err)
+	}
+
+	// Within the TTL: no network at all.
+	res, err = p.Refresh(ctx, nil, RefreshOptions{})
+	if err != nil || res[0].Status != StatusFresh {
+		t.Fatalf("second Refresh = %+v, %v; want fresh", res, err)
+	}
+	if r := f.takeRequests(); len(r) != 0 {
+		t.Errorf("fresh refresh made requests %v", r)
+	}
+
+	// Past the TTL, InRelease unchanged: only InRelease is fetched.
+	later := func() time.Time { return time.Now().Add(7 * time.Hour) }
+	res, err = p.Refresh(ctx, nil, RefreshOptions{Now: later})
+	if err != nil || res[0].Status != StatusUnchanged {
+		t.Fatalf("refresh after TTL = %+v, %v; want unchanged", res, err)
+	}
+	if r := f.takeRequests(); !slices.Equal(r, []string{"/dists/stable/InRelease"}) {
+		t.Errorf("unchanged refresh requests = %v; want only InRelease", r)
+	}
+
+	// A new InRelease where only Sources changed: Packages is reused.
+	f.now = f.now.Add(time.Minute)
+	newer := helloSource("2.10-4")
+	newer.noBinary = true
+	f.publish("stable", []fakeSource{helloSource("2.10-3"), newer})
+	res, err = p.Refresh(ctx, nil, RefreshOptions{Force: true})
+	if err != nil || res[0].Status != StatusUpdated {
+		t.Fatalf("refresh after change = %+v, %v", res, err)
+	}
+	if !slices.Equal(res[0].Fetched, []string{"main/source/Sources"}) {
+		t.Errorf("fetched %v; want only main/source/Sources (Packages unchanged)", res[0].Fetched)
+	}
+	// Old generations beyond the previous one are cleaned up.
+	gens, _ := os.ReadDir(filepath.Join(p.Dir(), "fake", ".gen"))
+	if len(gens) > 2 {
+		t.Errorf("%d generations kept; want at most 2", len(gens))
+	}
+}
+
+// refreshFails refreshes and checks the error and that the pantry still
+// holds the previous generation.
+func refreshFails(t *testing.T, p *Pantry, opts RefreshOptions, check func(error) bool) {
+	t.Helper()
+	before, _ := os.Readlink(p.SuiteDir("fake", "stable"))
+	opts.Force = true
+	_, err := p.Refresh(context.Background(), nil, opts)
+	if err == nil || !check(err) {
+		t.Fatalf("Refresh error = %v; not the expected kind", err)
+	}
+	after, _ := os.Readlink(p.SuiteDir("fake", "stable"))
+	if before != after {
+		t.Errorf("failed refresh moved the suite from %s to %s", before, after)
+	}
+	if before != "" {
+		if _, err := p.Meta("fake", "stable"); err != nil {
+			t.Errorf("previous generation unusable: %v", err)
+		}
+	}
+	gens, _ := os.ReadDir(filepath.Join(p.Dir(), "fake", ".gen"))
+	if n := len(gens); before == "" && n != 0 || before != "" && n != 1 {
+		t.Errorf("failed refresh left %d generations", n)
+	}
+}
+
+func TestRefreshBadSignature(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := f.pantry("stable")
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sign.Generate("Mallory", "m@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.key = other
+	f.now = f.now.Add(time.Minute)
+	f.publish("stable", []fakeSource{helloSource("1-2")})
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool { return errors.Is(err, sign.ErrBadSignature) })
+
+	// A tampered body under a good signature block fails too.
+	data, _ := os.ReadFile(filepath.Join(f.root, "dists/stable/InRelease"))
+	f.write("dists/stable/InRelease", []byte(strings.Replace(string(data), "Label: Fake", "Label: Evil", 1)))
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool { return errors.Is(err, sign.ErrBadSignature) })
+}
+
+func TestRefreshHashMismatch(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := f.pantry("stable")
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Minute)
+	f.publish("stable", []fakeSource{helloSource("1-2")})
+	// Replace the by-hash Sources.gz with other bytes of the same size.
+	matches, _ := filepath.Glob(filepath.Join(f.root, "dists/stable/main/source/by-hash/SHA256/*"))
+	for _, m := range matches {
+		data, _ := os.ReadFile(m)
+		data[len(data)/2] ^= 0xff
+		os.WriteFile(m, data, 0o644)
+	}
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool {
+		var hm *HashMismatchError
+		return errors.As(err, &hm) && hm.What == "SHA256"
+	})
+}
+
+func TestRefreshMissingFile(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := f.pantry("stable")
+	matches, _ := filepath.Glob(filepath.Join(f.root, "dists/stable/main/binary-amd64/by-hash/SHA256/*"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+	os.Remove(filepath.Join(f.root, "dists/stable/main/binary-amd64/Packages.xz"))
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool {
+		var fe *FetchError
+		return errors.As(err, &fe) && fe.Status == 404 && strings.Contains(fe.URL, "Packages.xz") &&
+			strings.Contains(err.Error(), "packyard refresh")
+	})
+}
+
+func TestRefreshByHashFallback(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := f.pantry("stable")
+	matches, _ := filepath.Glob(filepath.Join(f.root, "dists/stable/main/source/by-hash/SHA256/*"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatalf("Refresh with by-hash missing: %v", err)
+	}
+}
+
+func TestRefreshReleaseChecks(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*string)
+		want string
+	}{
+		{"expired", func(s *string) {
+			*s = strings.Replace(*s, "Acquire-By-Hash", "Valid-Until: Mon, 01 Jan 2001 00:00:00 UTC\nAcquire-By-Hash", 1)
+		}, "expired"},
+		{"future", func(s *string) {
+			*s = regexpReplaceDate(*s, time.Now().Add(48*time.Hour))
+		}, "in the future"},
+		{"wrong suite", func(s *string) {
+			*s = strings.ReplaceAll(*s, "stable", "oldstable")
+		}, "not \"stable\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeArchive(t)
+			f.publish("stable", []fakeSource{helloSource("1-1")}, tt.edit)
+			p := f.pantry("stable")
+			refreshFails(t, p, RefreshOptions{}, func(err error) bool { return strings.Contains(err.Error(), tt.want) })
+		})
+	}
+}
+
+func TestRefreshRollback(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-2")})
+	p := f.pantry("stable")
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(-time.Hour)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool { return strings.Contains(err.Error(), "rollback") })
+}
+
+func TestRefreshOffline(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := f.pantry("stable")
+	p.SetClient(NewClient(true))
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool { return errors.Is(err, ErrOffline) })
+	if r := f.takeRequests(); len(r) != 0 {
+		t.Errorf("offline refresh made requests %v", r)
+	}
+}
+
+func regexpReplaceDate(s string, d time.Time) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Date: ") {
+			lines[i] = "Date: " + d.UTC().Format(time.RFC1123)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestLoadIndex(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1"), {name: "dash", version: "0.5-1", dir: "pool/main/d/dash", files: map[string][]byte{"dash_0.5.orig.tar.gz": []byte("x")}}})
+	p := f.pantry("stable")
+	if _, err := p.LoadIndex(Selection{}); !errors.Is(err, ErrNotRefreshed) {
+		t.Errorf("LoadIndex before refresh = %v; want ErrNotRefreshed", err)
+	}
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.LoadIndex(Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Sources) != 1 || len(idx.Packages) != 1 {
+		t.Fatalf("LoadIndex gave %d Sources and %d Packages indexes; want 1 and 1", len(idx.Sources), len(idx.Packages))
+	}
+	want := IndexKey{"fake", "stable", "main", "amd64"}
+	if idx.Packages[0].IndexKey != want {
+		t.Errorf("Packages key = %+v; want %+v", idx.Packages[0].IndexKey, want)
+	}
+	var names []string
+	for _, para := range idx.Sources[0].Paragraphs {
+		names = append(names, para.Get("package"))
+	}
+	if !slices.Equal(names, []string{"hello", "dash"}) {
+		t.Errorf("Sources packages = %v; want [hello dash]", names)
+	}
+	var _ deb822.Paragraph = idx.Packages[0].Paragraphs[0]
+}
