@@ -1,0 +1,233 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/packyard/packyard/internal/env"
+	"github.com/packyard/packyard/internal/run"
+)
+
+// Dpkg is the default builder: dpkg-buildpackage in a throw-away bwrap
+// session over the environment. Build-dependencies are installed as root
+// with network; the build runs as env.BuildUser with loopback only.
+type Dpkg struct {
+	Envs   *env.Manager
+	Logger *slog.Logger
+	// CacheDir, when set, is bound at /var/cache/apt/archives so downloaded
+	// .debs are shared by all sessions.
+	CacheDir string
+}
+
+var _ Builder = (*Dpkg)(nil)
+
+// NewDpkg returns the dpkg builder opening sessions with envs.
+func NewDpkg(envs *env.Manager, logger *slog.Logger) *Dpkg {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Dpkg{Envs: envs, Logger: logger}
+}
+
+// Name returns "dpkg".
+func (d *Dpkg) Name() string { return "dpkg" }
+
+// job is one build in progress.
+type job struct {
+	req     Request
+	sess    *env.Session
+	log     io.Writer
+	source  string
+	version string
+	dir     string // unpacked tree inside the session, e.g. /build/hello-2.10
+	dsc     string // .dsc file name in /build, when building from one
+}
+
+// Build builds req. A failed step returns a *Error (wrapping
+// ErrBuildFailed) naming the log; a source tree without debian/ returns a
+// *SourceTreeError.
+func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) {
+	if (req.DSC == "") == (req.SourceTree == "") {
+		return nil, errors.New("build request needs exactly one of DSC and SourceTree")
+	}
+	if req.Env == nil {
+		return nil, errors.New("build request has no environment")
+	}
+	if req.Arch != "" && req.Arch != req.Env.Architecture {
+		return nil, fmt.Errorf("building for %s in a %s environment is not supported", req.Arch, req.Env.Architecture)
+	}
+	j := &job{req: req}
+	if err := j.identify(); err != nil {
+		return nil, err
+	}
+	logFile, logw, err := openLog(req)
+	if err != nil {
+		return nil, err
+	}
+	if logFile != nil {
+		defer logFile.Close()
+	}
+	j.log = logw
+	req.Rec.Event("build.start", map[string]any{"builder": "dpkg", "source": j.source, "version": j.version, "env": req.Env.Name()})
+	start := time.Now()
+	sess, err := d.Envs.OpenSession(ctx, req.Env)
+	if err != nil {
+		return nil, fmt.Errorf("opening build session: %w", err)
+	}
+	defer func() {
+		if cerr := sess.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	j.sess = sess
+	req.Rec.Event("build.session", map[string]any{"id": sess.ID, "setup_ms": sess.SetupTime.Milliseconds()})
+	res, err = d.build(ctx, j)
+	if err != nil {
+		req.Rec.Event("build.failed", map[string]any{"source": j.source, "version": j.version, "error": err.Error(), "seconds": time.Since(start).Seconds()})
+		fmt.Fprintf(logw, "\npackyard: build failed: %v\n", err)
+		return res, err
+	}
+	req.Rec.Event("build.done", map[string]any{"source": j.source, "version": j.version, "files": len(res.Files), "seconds": time.Since(start).Seconds()})
+	return res, nil
+}
+
+func openLog(req Request) (*os.File, io.Writer, error) {
+	var ws []io.Writer
+	var f *os.File
+	if req.LogPath != "" {
+		if err := os.MkdirAll(filepath.Dir(req.LogPath), 0o755); err != nil {
+			return nil, nil, fmt.Errorf("creating log directory: %w", err)
+		}
+		var err error
+		if f, err = run.OpenLog(req.LogPath); err != nil {
+			return nil, nil, err
+		}
+		ws = append(ws, f)
+	}
+	if req.Log != nil {
+		ws = append(ws, req.Log)
+	}
+	if len(ws) == 0 {
+		return nil, io.Discard, nil
+	}
+	return f, io.MultiWriter(ws...), nil
+}
+
+// identify reads source name and version from the .dsc or the changelog.
+func (j *job) identify() error {
+	if j.req.DSC != "" {
+		dsc, err := ReadDSC(j.req.DSC)
+		if err != nil {
+			return err
+		}
+		j.source, j.version, j.dsc = dsc.Source, dsc.Version, filepath.Base(j.req.DSC)
+	} else {
+		entry, err := readTreeChangelog(j.req.SourceTree)
+		if err != nil {
+			return err
+		}
+		j.source, j.version = entry.Source, entry.Version
+	}
+	j.dir = j.req.BuildPath
+	if j.dir == "" {
+		j.dir = path.Join("/build", j.source+"-"+UpstreamVersion(j.version))
+	}
+	if j.dir = path.Clean(j.dir); !strings.HasPrefix(j.dir, "/build/") {
+		return fmt.Errorf("build path %q must be below /build/", j.dir)
+	}
+	return nil
+}
+
+func readTreeChangelog(tree string) (*ChangelogEntry, error) {
+	st, err := os.Stat(filepath.Join(tree, "debian"))
+	if err != nil || !st.IsDir() {
+		return nil, &SourceTreeError{Path: tree, Reason: "no debian/ directory"}
+	}
+	data, err := os.ReadFile(filepath.Join(tree, "debian", "changelog"))
+	if err != nil {
+		return nil, &SourceTreeError{Path: tree, Reason: "no readable debian/changelog"}
+	}
+	entry, err := ParseChangelog(data)
+	if err != nil {
+		return nil, &SourceTreeError{Path: tree, Reason: "debian/changelog: " + err.Error()}
+	}
+	return entry, nil
+}
+
+func (j *job) fail(step string, err error) error {
+	code := -1
+	var re *run.Error
+	if errors.As(err, &re) {
+		code = re.ExitCode
+	}
+	var nf *run.NotFoundError
+	if errors.As(err, &nf) {
+		return err
+	}
+	return &Error{Source: j.source, Version: j.version, Step: step, ExitCode: code, LogPath: j.req.LogPath, Err: err}
+}
+
+func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
+	if err := j.stage(); err != nil {
+		return nil, j.fail("stage", err)
+	}
+	if err := j.unpack(ctx); err != nil {
+		return nil, j.fail("extract", err)
+	}
+	entry, err := j.changelog()
+	if err != nil {
+		return nil, j.fail("extract", err)
+	}
+	if err := d.installDeps(ctx, j); err != nil {
+		return nil, j.fail("build-deps", err)
+	}
+	args := DpkgBuildpackageArgs(j.req)
+	j.req.Rec.Event("build.run", map[string]any{"command": args, "dir": j.dir, "source_date_epoch": entry.Date.Unix()})
+	fmt.Fprintf(j.log, "packyard: %s (in %s, SOURCE_DATE_EPOCH=%d)\n", joinArgs(args), j.dir, entry.Date.Unix())
+	runErr := j.sess.Run(ctx, env.Step{Name: "build", Command: args, AsBuildUser: true, Dir: j.dir,
+		Env: BuildEnvironment(j.req, entry.Date), Log: j.log})
+	res := &Result{Source: j.source, Version: j.version, Command: args, LogPath: j.req.LogPath, CollectedFrom: j.sess.BuildDir}
+	if runErr != nil {
+		res.ExitCode = -1
+		var re *run.Error
+		if errors.As(runErr, &re) {
+			res.ExitCode = re.ExitCode
+		}
+		return res, j.fail("build", runErr)
+	}
+	files, err := collect(j.sess.BuildDir, j.req.OutDir, j.req.Source || j.req.SourceTree != "")
+	if err != nil {
+		return res, j.fail("collect", err)
+	}
+	res.Files = files
+	return res, nil
+}
+
+// changelog reads the unpacked tree's newest changelog entry (host side).
+func (j *job) changelog() (*ChangelogEntry, error) {
+	hostDir := filepath.Join(j.sess.BuildDir, filepath.FromSlash(j.dir[len("/build"):]))
+	data, err := os.ReadFile(filepath.Join(hostDir, "debian", "changelog"))
+	if err != nil {
+		return nil, fmt.Errorf("reading unpacked changelog: %w", err)
+	}
+	return ParseChangelog(data)
+}
+
+func joinArgs(args []string) string {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += " "
+		}
+		s += a
+	}
+	return s
+}

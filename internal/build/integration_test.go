@@ -1,0 +1,266 @@
+//go:build integration
+
+package build_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/packyard/packyard/internal/build"
+	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/env"
+	"github.com/packyard/packyard/internal/run"
+)
+
+// itRoot caches the environment and downloaded sources across test runs, so
+// only the first run pays for mmdebstrap.
+const itRoot = "/var/tmp/packyard-it"
+
+var (
+	setupOnce sync.Once
+	setupEnv  *env.Env
+	setupMgr  *env.Manager
+	setupCfg  *config.Config
+	setupErr  error
+)
+
+// testEnv returns the shared bookworm/amd64 environment.
+func testEnv(t *testing.T) (*config.Config, *env.Manager, *env.Env) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	setupOnce.Do(func() {
+		archives, err := hostArchives("/etc/apt/sources.list.d/debian.sources")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		setupCfg = config.Default(filepath.Join(itRoot, "workspace"), "bookworm", "amd64", archives)
+		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		setupMgr = env.NewManager(setupCfg, logger, run.New(logger))
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer cancel()
+		setupEnv, setupErr = setupMgr.Ensure(ctx, "bookworm", "amd64")
+	})
+	if setupErr != nil {
+		t.Fatalf("Ensure: %v", setupErr)
+	}
+	return setupCfg, setupMgr, setupEnv
+}
+
+// hostArchives reads the machine's deb822 apt sources (enough of them for
+// tests: URIs, Suites, Components, Signed-By).
+func hostArchives(path string) ([]config.Archive, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []config.Archive
+	for i, para := range strings.Split(string(data), "\n\n") {
+		a := config.Archive{Name: fmt.Sprintf("host%d", i), Architectures: []string{"amd64"}}
+		for _, line := range strings.Split(para, "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok || strings.HasPrefix(line, "#") {
+				continue
+			}
+			v = strings.TrimSpace(v)
+			switch k {
+			case "URIs":
+				a.URI = strings.Fields(v)[0]
+			case "Suites":
+				a.Suites = strings.Fields(v)
+			case "Components":
+				a.Components = strings.Fields(v)
+			case "Signed-By":
+				a.SignedBy = v
+			}
+		}
+		if a.URI != "" {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no apt sources found")
+	}
+	return out, nil
+}
+
+// fetchSource downloads source package name from the first archive's
+// bookworm main Sources index into itRoot/src/<name>/ and returns the .dsc.
+func fetchSource(t *testing.T, cfg *config.Config, name string) string {
+	t.Helper()
+	dir := filepath.Join(itRoot, "src", name)
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.dsc")); len(m) == 1 {
+		return m[0]
+	}
+	mirror := strings.TrimSuffix(cfg.Archives[0].URI, "/")
+	idx := filepath.Join(itRoot, "src", "Sources")
+	if _, err := os.Stat(idx); err != nil {
+		if err := os.MkdirAll(filepath.Dir(idx), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		download(t, mirror+"/dists/bookworm/main/source/Sources.xz", idx+".xz", "")
+		if err := run.New(nil).Run(context.Background(), run.Cmd{Args: []string{"xz", "-d", "-k", idx + ".xz"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var para string
+	for _, p := range strings.Split(string(data), "\n\n") {
+		if strings.HasPrefix(p, "Package: "+name+"\n") {
+			para = p
+		}
+	}
+	if para == "" {
+		t.Fatalf("source %s not in Sources", name)
+	}
+	var directory string
+	files := map[string]string{}
+	inSums := false
+	sc := bufio.NewScanner(strings.NewReader(para))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "Directory: "):
+			directory = strings.TrimPrefix(line, "Directory: ")
+		case line == "Checksums-Sha256:":
+			inSums = true
+		case inSums && strings.HasPrefix(line, " "):
+			f := strings.Fields(line)
+			files[f[2]] = f[0]
+		default:
+			inSums = false
+		}
+	}
+	tmp := dir + ".tmp"
+	_ = os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var dsc string
+	for f, sum := range files {
+		download(t, mirror+"/"+directory+"/"+f, filepath.Join(tmp, f), sum)
+		if strings.HasSuffix(f, ".dsc") {
+			dsc = f
+		}
+	}
+	_ = os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, dsc)
+}
+
+func download(t *testing.T, url, dst, sha string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if sha != "" {
+		sum := sha256.Sum256(buf.Bytes())
+		if got := hex.EncodeToString(sum[:]); got != sha {
+			t.Fatalf("%s: sha256 %s; want %s", url, got, sha)
+		}
+	}
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func buildDSC(t *testing.T, name string, req build.Request) *build.Result {
+	t.Helper()
+	cfg, mgr, e := testEnv(t)
+	req.DSC = fetchSource(t, cfg, name)
+	req.Env = e
+	if req.OutDir == "" {
+		req.OutDir = t.TempDir()
+	}
+	if req.LogPath == "" {
+		// Kept for inspection after the test.
+		req.LogPath = filepath.Join(itRoot, "logs", t.Name()+".log")
+		_ = os.Remove(req.LogPath)
+	}
+	d := build.NewDpkg(mgr, nil)
+	d.CacheDir = filepath.Join(cfg.WorkspaceDir().Cache(), "apt")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	res, err := d.Build(ctx, req)
+	if err != nil {
+		log, _ := os.ReadFile(req.LogPath)
+		t.Fatalf("Build(%s): %v\n%s", name, err, tail(string(log), 60))
+	}
+	return res
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func hasFile(files []string, suffix string) bool {
+	for _, f := range files {
+		if strings.HasSuffix(f, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBuildHelloFromDSC(t *testing.T) {
+	res := buildDSC(t, "hello", build.Request{})
+	for _, want := range []string{"_amd64.deb", "_amd64.buildinfo", "_amd64.changes"} {
+		if !hasFile(res.Files, want) {
+			t.Errorf("Files = %v; want one ending in %s", res.Files, want)
+		}
+	}
+	log, _ := os.ReadFile(res.LogPath)
+	if !bytes.Contains(log, []byte("dpkg-buildpackage")) {
+		t.Errorf("build log %s does not show dpkg-buildpackage", res.LogPath)
+	}
+}
+
+func TestBuildCMakePackage(t *testing.T) {
+	res := buildDSC(t, "cjson", build.Request{})
+	if !hasFile(res.Files, "_amd64.deb") {
+		t.Errorf("Files = %v; want .deb files", res.Files)
+	}
+}
+
+func TestBuildSourceTreeWithoutDebian(t *testing.T) {
+	_, mgr, e := testEnv(t)
+	dir := t.TempDir()
+	_, err := build.NewDpkg(mgr, nil).Build(context.Background(), build.Request{SourceTree: dir, Env: e, OutDir: t.TempDir()})
+	if !errors.Is(err, build.ErrNotSourceTree) {
+		t.Fatalf("Build(tree without debian/) = %v; want ErrNotSourceTree", err)
+	}
+}

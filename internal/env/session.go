@@ -1,0 +1,178 @@
+package env
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/packyard/packyard/internal/run"
+)
+
+// Session is one throw-away overlay over an environment. Its mount lives in
+// a private mount namespace owned by one locked OS thread; every step runs
+// from that thread with bwrap. Close (or the death of packyard) ends the
+// namespace, which releases the mount; bwrap's pid namespace takes every
+// process of a step with it.
+type Session struct {
+	ID  string
+	Env *Env
+	// Dir holds upper/, work/, merged/ and build/ on the host.
+	Dir string
+	// Root is the merged root filesystem (visible only from the session thread).
+	Root string
+	// BuildDir is the host directory bound at /build inside the session.
+	BuildDir string
+
+	runner *run.Runner
+	ops    chan func()
+	done   chan struct{}
+	closed bool
+	// SetupTime is how long mounting the overlay took.
+	SetupTime time.Duration
+}
+
+// SessionRecord is session.json in a session directory: who owns it, so a
+// later run can tell a live session from a leftover.
+type SessionRecord struct {
+	ID      string    `json:"id"`
+	PID     int       `json:"pid"`
+	Env     string    `json:"env"`
+	Started time.Time `json:"started"`
+}
+
+// SessionsDir returns the session registry directory of the workspace.
+func (m *Manager) SessionsDir() string {
+	return filepath.Join(m.cfg.WorkspaceDir().Tmp(), "sessions")
+}
+
+// OpenSession mounts a fresh overlay over e (with lowers, topmost first,
+// stacked above e's root) and returns the session. The caller must Close it.
+func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*Session, error) {
+	id := time.Now().UTC().Format("20060102T150405") + "-" + randomID()
+	dir := filepath.Join(m.SessionsDir(), id)
+	s := &Session{ID: id, Env: e, Dir: dir, Root: filepath.Join(dir, "merged"), BuildDir: filepath.Join(dir, "build"),
+		runner: m.runner, ops: make(chan func()), done: make(chan struct{})}
+	for _, d := range []string{"upper", "work", "merged", "build"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("creating session: %w", err)
+		}
+	}
+	if err := os.Chown(s.BuildDir, BuildUID, BuildGID); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("creating session: %w", err)
+	}
+	rec, _ := json.Marshal(SessionRecord{ID: id, PID: os.Getpid(), Env: e.Name(), Started: time.Now().UTC()})
+	if err := os.WriteFile(filepath.Join(dir, "session.json"), rec, 0o644); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("registering session: %w", err)
+	}
+	lowers := append(append([]string(nil), layers...), e.Root)
+	opts := OverlayOptions(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
+	start := time.Now()
+	ready := make(chan error, 1)
+	go s.loop(opts, ready)
+	if err := <-ready; err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	s.SetupTime = time.Since(start)
+	return s, nil
+}
+
+// loop owns the session's mount namespace: it never unlocks its OS thread,
+// so the thread (and with it the namespace and the overlay mount) is
+// destroyed when loop returns.
+func (s *Session) loop(overlayOpts string, ready chan<- error) {
+	runtime.LockOSThread()
+	defer close(s.done)
+	if err := syscall.Unshare(syscall.CLONE_NEWNS); err != nil {
+		ready <- fmt.Errorf("creating session mount namespace: %w", err)
+		return
+	}
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		ready <- fmt.Errorf("making session mounts private: %w", err)
+		return
+	}
+	if err := syscall.Mount("overlay", s.Root, "overlay", 0, overlayOpts); err != nil {
+		ready <- fmt.Errorf("mounting session overlay: %w", err)
+		return
+	}
+	ready <- nil
+	for op := range s.ops {
+		op()
+	}
+	_ = syscall.Unmount(s.Root, syscall.MNT_DETACH)
+}
+
+// Step is one command run inside a session.
+type Step struct {
+	Name    string
+	Command []string
+	// User is "root" or BuildUser.
+	AsBuildUser bool
+	// Network keeps the host network for the step (build-dependency
+	// installation); otherwise only loopback exists.
+	Network bool
+	Dir     string
+	Env     []string
+	Mounts  []Mount
+	Log     io.Writer
+}
+
+// Run runs step in the session and waits for it. It returns what
+// run.Runner.Run returns.
+func (s *Session) Run(ctx context.Context, step Step) error {
+	if s.closed {
+		return errors.New("session is closed")
+	}
+	spec := s.bwrapSpec(step)
+	errc := make(chan error, 1)
+	select {
+	case s.ops <- func() {
+		errc <- s.runner.Run(ctx, run.Cmd{Args: BwrapArgs(spec), Log: step.Log, Setpgid: true})
+	}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-errc
+}
+
+// BwrapCommand returns the bwrap command line Run would use for step.
+func (s *Session) BwrapCommand(step Step) []string { return BwrapArgs(s.bwrapSpec(step)) }
+
+func (s *Session) bwrapSpec(step Step) BwrapSpec {
+	mounts := []Mount{{Source: s.BuildDir, Dest: "/build"}}
+	if step.Network {
+		if _, err := os.Stat("/etc/resolv.conf"); err == nil {
+			mounts = append(mounts, Mount{Source: "/etc/resolv.conf", Dest: "/etc/resolv.conf", ReadOnly: true})
+		}
+	}
+	mounts = append(mounts, step.Mounts...)
+	spec := BwrapSpec{Root: s.Root, Network: step.Network, Mounts: mounts, Dir: step.Dir, Env: step.Env, Command: step.Command}
+	if step.AsBuildUser {
+		spec.UID, spec.GID = BuildUID, BuildGID
+	}
+	return spec
+}
+
+// Close ends the session: the overlay is released with its namespace and
+// the session directory is removed.
+func (s *Session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.ops)
+	<-s.done
+	if err := os.RemoveAll(s.Dir); err != nil {
+		return fmt.Errorf("removing session %s: %w", s.ID, err)
+	}
+	return nil
+}
