@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/packyard/packyard/internal/archive"
+	"github.com/packyard/packyard/internal/build"
+	"github.com/packyard/packyard/internal/repo"
+	"github.com/packyard/packyard/internal/run"
+	"github.com/packyard/packyard/internal/sign"
+)
+
+// classify maps domain errors to exit codes and hints. Order matters: the
+// most specific cause wins.
+func classify(err error) (int, string) {
+	var nf *run.NotFoundError
+	var hm *archive.HashMismatchError
+	var fe *archive.FetchError
+	var ce *repo.ChecksumError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ExitInternal, "interrupted"
+	case errors.As(err, &nf):
+		return ExitHostTool, "install the missing tool: apt-get install " + orUnknown(nf.Package)
+	case errors.As(err, &hm), errors.As(err, &ce), errors.Is(err, sign.ErrBadSignature):
+		return ExitCorrupt, "nothing was changed; run 'packyard refresh' and retry, or check the file's origin"
+	case errors.Is(err, archive.ErrSourceNotFound):
+		return ExitNotFound, "check the source package name (not a binary package name) or run 'packyard refresh'"
+	case errors.Is(err, archive.ErrNotRefreshed):
+		return ExitMissing, "run 'packyard refresh' first"
+	case errors.As(err, &fe), errors.Is(err, archive.ErrOffline):
+		return ExitFetch, "check the network and the mirror in the config, then retry"
+	case errors.Is(err, build.ErrNotSourceTree):
+		return ExitUsage, "give a .dsc, a source package name, or a directory containing debian/"
+	case errors.Is(err, build.ErrBuildFailed):
+		return ExitBuild, "read the build log named above; the repository was not changed"
+	case errors.Is(err, repo.ErrUnknownDistribution):
+		return ExitUsage, "use a distribution named <codename>-<id>-<suite> from the config"
+	case errors.Is(err, repo.ErrBadInput):
+		return ExitPublish, "nothing was published"
+	case errors.Is(err, repo.ErrPublish):
+		return ExitPublish, "the previous generation is still published; check disk space and run the command again"
+	}
+	return ExitInternal, ""
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "<the package that provides it>"
+	}
+	return s
+}
