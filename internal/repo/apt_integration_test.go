@@ -123,6 +123,46 @@ func (a *aptEnv) checkUpdate(t testing.TB, extra ...string) {
 	}
 }
 
+// TestAptReadsChunkedIndexes checks that apt reads indexes made of many
+// gzip members and xz streams, with no uncompressed form.
+func TestAptReadsChunkedIndexes(t *testing.T) {
+	requireTools(t, "dpkg-deb", "apt-get", "apt-cache")
+	r, _ := newTestRepo(t)
+	r.chunkTarget = 300
+	r.plainLimit = 0
+	in := t.TempDir()
+	var debs []string
+	for i := 0; i < 30; i++ {
+		debs = append(debs, dpkgDeb(t, in, fmt.Sprintf("chunky%02d", i), "1.0", "amd64", ""))
+	}
+	if _, err := r.Add(context.Background(), testDist, debs[:20]...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Add(context.Background(), testDist, debs[20:]...); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.loadManifest(testDist, 2)
+	must(t, err)
+	if n := len(m.Indexes["main/binary-amd64/Packages"]); n < 5 {
+		t.Fatalf("Packages has %d chunks; want many", n)
+	}
+	for _, comp := range []string{"", "-o Acquire::CompressionTypes::Order::=gz"} {
+		apt := newAptEnv(t, r.AptSourceLine(testDist))
+		var extra []string
+		if comp != "" {
+			extra = strings.Fields(comp)
+		}
+		apt.checkUpdate(t, extra...)
+		out, err := apt.run(t, "", "apt-cache", "pkgnames", "chunky")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(out, "chunky"); got != 30 {
+			t.Errorf("apt sees %d packages (%s); want 30", got, comp)
+		}
+	}
+}
+
 func TestAptAcceptsRepository(t *testing.T) {
 	requireTools(t, "dpkg-deb", "apt-get", "apt-cache", "gpgv", "sqv")
 	r, _ := newTestRepo(t)

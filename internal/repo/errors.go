@@ -82,3 +82,40 @@ func (e *ConflictError) Unwrap() error { return ErrBadInput }
 func publishErr(what string, err error) error {
 	return fmt.Errorf("%s: %w: %w", what, ErrPublish, err)
 }
+
+// ErrVersion is wrapped when a version breaks a rule: lower than the one in
+// the suite, or not matching the suite's version suffix.
+var ErrVersion = errors.New("version refused")
+
+// ErrNotFound is wrapped when a package, generation or snapshot is not there.
+var ErrNotFound = errors.New("not found")
+
+// ErrUninstallable is wrapped when a migration or copy would leave packages
+// of the target suite uninstallable.
+var ErrUninstallable = errors.New("would leave packages uninstallable")
+
+// VersionError is a version refused for a distribution.
+type VersionError struct {
+	Package, Version, Distribution string
+	Reason                         string
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("%s %s refused for %s: %s", e.Package, e.Version, e.Distribution, e.Reason)
+}
+
+func (e *VersionError) Unwrap() error { return ErrVersion }
+
+// NotFoundError names what was looked for.
+type NotFoundError struct {
+	What, Name, Where string
+}
+
+func (e *NotFoundError) Error() string {
+	if e.Where != "" {
+		return fmt.Sprintf("%s %s not found in %s", e.What, e.Name, e.Where)
+	}
+	return fmt.Sprintf("%s %s not found", e.What, e.Name)
+}
+
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }

@@ -1,9 +1,11 @@
 package repo
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,12 +15,6 @@ import (
 
 	"github.com/google/renameio/v2"
 )
-
-// fileSum is one line of a Release checksum list.
-type fileSum struct {
-	Path string // relative to dists/<dist>/
-	checksums
-}
 
 // generationsDir is where the generations of dist live.
 func (r *Repo) generationsDir(dist string) string {
@@ -40,7 +36,171 @@ func (r *Repo) current(dist string) (int, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("dists/%s points to %s, not a generation", dist, t)
 	}
-	return n, filepath.Join(r.generationsDir(dist), strconv.Itoa(n)), nil
+	return n, r.genDir(dist, n), nil
+}
+
+// txn is one change of one distribution: indexes are edited in memory and
+// published as a new generation by commit. The caller holds the
+// distribution's lock.
+type txn struct {
+	r      *Repo
+	t      *target
+	prev   *manifest // nil before the first publish
+	work   map[string]*workIndex
+	reason string
+	// date, when set, is the Date of the new generation (else now).
+	date time.Time
+	// allowDowngrade lets lower versions replace higher ones (copy, rollback).
+	allowDowngrade bool
+}
+
+func (r *Repo) begin(t *target, reason string) (*txn, error) {
+	n, _, err := r.current(t.Name)
+	if err != nil {
+		return nil, err
+	}
+	x := &txn{r: r, t: t, work: map[string]*workIndex{}, reason: reason}
+	if n > 0 {
+		if x.prev, err = r.loadManifest(t.Name, n); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// index returns the working copy of an index.
+func (x *txn) index(s indexSpec) *workIndex {
+	if w, ok := x.work[s.Key()]; ok {
+		return w
+	}
+	var chunks []chunkRef
+	if x.prev != nil {
+		chunks = x.prev.Indexes[s.Key()]
+	}
+	w := newWorkIndex(s.Kind, x.r.chunks, x.r.chunkTarget, chunks)
+	x.work[s.Key()] = w
+	return w
+}
+
+// specs lists every index the distribution publishes: per component the
+// Packages and Contents of each architecture and Sources, plus
+// debian-installer indexes when they have content.
+func (x *txn) specs() []indexSpec {
+	var out []indexSpec
+	seen := map[string]bool{}
+	add := func(s indexSpec) {
+		if !seen[s.Key()] {
+			seen[s.Key()] = true
+			out = append(out, s)
+		}
+	}
+	for _, c := range x.t.Dist.Components {
+		for _, a := range x.t.Dist.Architectures {
+			add(binarySpec(c, a, false))
+			if x.r.contents {
+				add(contentsSpec(c, a))
+			}
+		}
+		add(sourceSpec(c))
+	}
+	var extra []string
+	if x.prev != nil {
+		for k := range x.prev.Indexes {
+			extra = append(extra, k)
+		}
+	}
+	for k := range x.work {
+		extra = append(extra, k)
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		if strings.Contains(k, "/debian-installer/") {
+			add(specFromKey(k))
+		}
+	}
+	return out
+}
+
+// commit publishes the edited state as a new generation and returns its
+// manifest. Everything the new Release names is written and synced before
+// dists/<dist> is switched to it.
+func (x *txn) commit(ctx context.Context) (*manifest, error) {
+	r, t := x.r, x.t
+	if r.key == nil {
+		return nil, errors.New("no signing key")
+	}
+	m := &manifest{Distribution: t.Name, Reason: x.reason, Indexes: map[string][]chunkRef{}, Files: map[string]checksums{}, Absent: map[string]bool{}, Retired: map[string]int64{}}
+	changed := map[string]bool{}
+	if x.prev != nil {
+		m.Parent = x.prev.Generation
+		for k, v := range x.prev.Indexes {
+			m.Indexes[k] = v
+		}
+	}
+	for k, w := range x.work {
+		if !w.changed() {
+			continue
+		}
+		chunks, err := w.commit()
+		if err != nil {
+			return nil, fmt.Errorf("storing index %s: %w", k, err)
+		}
+		m.Indexes[k] = chunks
+		changed[k] = true
+	}
+	m.Date = x.date
+	if m.Date.IsZero() {
+		m.Date = r.now().UTC().Truncate(time.Second)
+	}
+	n, dir, err := r.newGeneration(t.Name, m.Parent)
+	if err != nil {
+		return nil, err
+	}
+	m.Generation = n
+	if err := r.journalBegin(journalEntry{Op: "publish", Distribution: t.Name, Generation: n}); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(dir)
+			os.Remove(r.manifestPath(t.Name, n))
+			r.journalEnd(t.Name)
+		}
+	}()
+	for _, s := range x.specs() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := x.writeIndex(dir, s, m, changed[s.Key()]); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", s.Key(), err)
+		}
+	}
+	if err := x.writeByHash(dir, m); err != nil {
+		return nil, fmt.Errorf("writing by-hash files: %w", err)
+	}
+	if err := r.writeRelease(dir, t, m.Date, m.Files); err != nil {
+		return nil, fmt.Errorf("writing Release: %w", err)
+	}
+	if err := r.saveManifest(m); err != nil {
+		return nil, fmt.Errorf("writing manifest: %w", err)
+	}
+	if err := syncTree(dir); err != nil {
+		return nil, err
+	}
+	if err := syncDir(r.generationsDir(t.Name)); err != nil {
+		return nil, err
+	}
+	r.crashPoint("before-swap")
+	if err := r.swap(t.Name, n); err != nil {
+		return nil, fmt.Errorf("switching %s: %w", t.Name, err)
+	}
+	ok = true
+	r.crashPoint("after-swap")
+	r.journalEnd(t.Name)
+	r.log.Info("published", "distribution", t.Name, "generation", n, "reason", x.reason, "changed_indexes", len(changed))
+	return m, nil
 }
 
 // newGeneration creates the next free generation directory of dist.
@@ -48,6 +208,13 @@ func (r *Repo) newGeneration(dist string, after int) (int, string, error) {
 	base := r.generationsDir(dist)
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return 0, "", err
+	}
+	all, err := r.generations(dist)
+	if err != nil {
+		return 0, "", err
+	}
+	if len(all) > 0 && all[len(all)-1] > after {
+		after = all[len(all)-1]
 	}
 	for n := after + 1; ; n++ {
 		d := filepath.Join(base, strconv.Itoa(n))
@@ -61,217 +228,215 @@ func (r *Repo) newGeneration(dist string, after int) (int, string, error) {
 	}
 }
 
-// publishUpload merges u into the current state of t and publishes it.
-func (r *Repo) publishUpload(ctx context.Context, t *target, u *upload) (*Result, error) {
-	prevN, prevDir, err := r.current(t.Name)
-	if err != nil {
-		return nil, publishErr("reading current generation", err)
-	}
-	res := &Result{Distribution: t.Name}
-	touched := map[indexKey]*index{}
-	get := func(k indexKey) (*index, error) {
-		if ix, ok := touched[k]; ok {
-			return ix, nil
-		}
-		ix, err := loadIndex(prevDir, k)
-		if err != nil {
-			return nil, err
-		}
-		touched[k] = ix
-		return ix, nil
-	}
-	put := func(k indexKey, name string, st stanza, ref PackageRef) error {
-		ix, err := get(k)
-		if err != nil {
-			return err
-		}
-		if old, ok := ix.entries[name]; ok {
-			res.Replaced = append(res.Replaced, PackageRef{Package: name, Version: old.get("Version"), Architecture: old.get("Architecture"), Component: k.Component, Filename: old.get("Filename")})
-		}
-		ix.entries[name] = st
-		return nil
-	}
-	for i := range u.Binaries {
-		b := &u.Binaries[i]
-		filename := poolDir(b.Component, b.Source) + "/" + b.File.Name
-		st := binaryStanza(b, filename)
-		archs := []string{b.Arch}
-		if b.Arch == "all" {
-			archs = t.Dist.Architectures
-		}
-		for _, a := range archs {
-			dir := "binary-" + a
-			if b.Udeb {
-				dir = "debian-installer/" + dir
-			}
-			if err := put(indexKey{b.Component, dir}, b.Package, st, PackageRef{}); err != nil {
-				return nil, publishErr("reading index", err)
-			}
-		}
-		res.Added = append(res.Added, PackageRef{Package: b.Package, Version: b.Version, Architecture: b.Arch, Component: b.Component, Filename: filename})
-	}
-	for i := range u.Sources {
-		s := &u.Sources[i]
-		dir := poolDir(s.Component, s.Package)
-		if err := put(indexKey{s.Component, "source"}, s.Package, sourceStanza(s, dir), PackageRef{}); err != nil {
-			return nil, publishErr("reading index", err)
-		}
-		res.Added = append(res.Added, PackageRef{Package: s.Package, Version: s.Version, Architecture: "source", Component: s.Component, Filename: dir + "/" + s.DSC.Name})
-	}
-	n, date, err := r.publish(ctx, t, prevN, prevDir, touched)
-	if err != nil {
-		return nil, err
-	}
-	res.Generation, res.Date = n, date
-	return res, nil
+// indexFiles are the file names of an index family, in Release order.
+func indexFiles(s indexSpec) []string {
+	return []string{s.Base, s.Base + ".gz", s.Base + ".xz"}
 }
 
-// publish writes a new generation of t: the indexes in touched are written
-// anew, every other index is linked from the previous generation, and the
-// signed Release files come last. It then swaps dists/<dist> to it.
-func (r *Repo) publish(ctx context.Context, t *target, prevN int, prevDir string, touched map[indexKey]*index) (int, time.Time, error) {
-	if r.key == nil {
-		return 0, time.Time{}, publishErr("publishing "+t.Name, errors.New("no signing key"))
-	}
-	prevSums := map[string]fileSum{}
-	if prevDir != "" {
-		s, err := readReleaseSums(filepath.Join(prevDir, "Release"))
-		if err != nil {
-			return 0, time.Time{}, publishErr("reading previous Release", err)
-		}
-		prevSums = s
-	}
-	n, dir, err := r.newGeneration(t.Name, prevN)
-	if err != nil {
-		return 0, time.Time{}, publishErr("creating generation", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(dir)
-		}
-	}()
-	var sums []fileSum
-	for _, k := range indexKeys(t) {
-		if err := ctx.Err(); err != nil {
-			return 0, time.Time{}, publishErr("publishing "+t.Name, err)
-		}
-		fs, err := r.writeIndexDir(dir, prevDir, k, touched[k], prevSums)
-		if err != nil {
-			return 0, time.Time{}, publishErr("writing "+k.path(), err)
-		}
-		sums = append(sums, fs...)
-	}
-	date := r.now().UTC().Truncate(time.Second)
-	if err := r.writeRelease(dir, t, date, sums); err != nil {
-		return 0, time.Time{}, publishErr("writing Release", err)
-	}
-	if err := syncTree(dir); err != nil {
-		return 0, time.Time{}, publishErr("syncing generation", err)
-	}
-	if err := r.swap(t.Name, n); err != nil {
-		return 0, time.Time{}, publishErr("switching "+t.Name, err)
-	}
-	ok = true
-	r.log.Info("published", "distribution", t.Name, "generation", n, "indexes", len(touched))
-	return n, date, nil
-}
-
-// writeIndexDir fills <dir>/<k.path()> with the index files (plain, .gz, .xz)
-// and their by-hash copies, carrying over the by-hash files of the previous
-// generation.
-func (r *Repo) writeIndexDir(dir, prevDir string, k indexKey, ix *index, prevSums map[string]fileSum) ([]fileSum, error) {
-	out := filepath.Join(dir, filepath.FromSlash(k.path()))
+// writeIndex puts the files of index s into the generation dir: linked from
+// the previous generation when unchanged, else concatenated from chunks.
+func (x *txn) writeIndex(dir string, s indexSpec, m *manifest, changed bool) error {
+	out := filepath.Join(dir, filepath.FromSlash(s.Dir))
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
+		return err
 	}
-	names := []string{k.base(), k.base() + ".gz", k.base() + ".xz"}
-	var sums []fileSum
-	reuse := ix == nil && prevDir != ""
-	for _, nm := range names {
-		if _, ok := prevSums[k.path()+"/"+nm]; !ok {
-			reuse = false
-		}
-	}
-	if reuse {
-		for _, nm := range names {
-			if err := os.Link(filepath.Join(prevDir, filepath.FromSlash(k.path()), nm), filepath.Join(out, nm)); err != nil {
-				return nil, err
+	if !changed && x.prev != nil {
+		if _, ok := x.prev.Files[s.Key()+".xz"]; ok {
+			prevDir := x.r.genDir(x.t.Name, x.prev.Generation)
+			for _, nm := range indexFiles(s) {
+				rel := s.Dir + "/" + nm
+				sum, ok := x.prev.Files[rel]
+				if !ok {
+					continue
+				}
+				m.Files[rel] = sum
+				if x.prev.Absent[rel] {
+					m.Absent[rel] = true
+					continue
+				}
+				if err := os.Link(filepath.Join(prevDir, filepath.FromSlash(rel)), filepath.Join(out, nm)); err != nil {
+					return err
+				}
 			}
-			sums = append(sums, prevSums[k.path()+"/"+nm])
+			return nil
 		}
-	} else {
-		if ix == nil {
-			ix = newIndex()
+	}
+	chunks := m.Indexes[s.Key()]
+	var size int64
+	for _, c := range chunks {
+		size += c.Size
+	}
+	for _, ext := range []string{"", ".gz", ".xz"} {
+		rel := s.Dir + "/" + s.Base + ext
+		p := filepath.Join(out, s.Base+ext)
+		if ext == "" && size > x.r.plainLimit {
+			// Release still lists the uncompressed index: apt looks
+			// targets up by that name and checks what it decompressed.
+			p = ""
+			m.Absent[rel] = true
 		}
-		plain := ix.bytes()
-		gz, xzb, err := compressed(plain)
+		sum, err := x.concat(p, chunks, ext)
 		if err != nil {
-			return nil, err
-		}
-		for i, data := range [][]byte{plain, gz, xzb} {
-			if err := writeSynced(filepath.Join(out, names[i]), data); err != nil {
-				return nil, err
-			}
-			sums = append(sums, fileSum{Path: k.path() + "/" + names[i], checksums: sumBytes(data)})
-		}
-	}
-	if err := linkByHash(out, sums); err != nil {
-		return nil, err
-	}
-	if prevDir != "" {
-		if err := carryByHash(filepath.Join(prevDir, filepath.FromSlash(k.path()), "by-hash"), filepath.Join(out, "by-hash")); err != nil {
-			return nil, err
-		}
-	}
-	return sums, nil
-}
-
-// byHashDirs are the by-hash directories apt may use, keyed by the hash
-// names of Release fields (apt picks the strongest listed: SHA512).
-var byHashDirs = []string{"MD5Sum", "SHA256", "SHA512"}
-
-func linkByHash(dir string, sums []fileSum) error {
-	for _, h := range byHashDirs {
-		d := filepath.Join(dir, "by-hash", h)
-		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
-		for _, s := range sums {
-			name := map[string]string{"MD5Sum": s.MD5, "SHA256": s.SHA256, "SHA512": s.SHA512}[h]
-			err := os.Link(filepath.Join(dir, filepath.Base(s.Path)), filepath.Join(d, name))
-			if err != nil && !errors.Is(err, os.ErrExist) {
-				return err
-			}
-		}
+		m.Files[rel] = sum
 	}
 	return nil
 }
 
-// carryByHash links every by-hash file of the previous generation into the
-// new one, so clients holding the previous InRelease still find them.
-func carryByHash(prev, next string) error {
-	for _, h := range byHashDirs {
-		ents, err := os.ReadDir(filepath.Join(prev, h))
+// concat writes the ext form ("", ".gz", ".xz") of an index made of chunks
+// to p and returns its checksums; with p empty it only computes them.
+func (x *txn) concat(p string, chunks []chunkRef, ext string) (checksums, error) {
+	h := newHashWriter()
+	var w io.Writer = h
+	var f *os.File
+	if p != "" {
+		var err error
+		f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return checksums{}, err
+		}
+		defer f.Close()
+		w = io.MultiWriter(f, h)
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var xa *xzAssembler
+	if ext == ".xz" {
+		var err error
+		if xa, err = newXZAssembler(bw, xzCheck); err != nil {
+			return checksums{}, err
+		}
+	}
+	if ext == ".gz" && len(chunks) == 0 {
+		gz, _, err := compressed(nil)
+		if err != nil {
+			return checksums{}, err
+		}
+		bw.Write(gz)
+	}
+	for _, c := range chunks {
+		data, err := os.ReadFile(x.r.chunks.path(c.SHA256, ext))
+		if err != nil {
+			return checksums{}, fmt.Errorf("reading index chunk: %w", err)
+		}
+		if xa != nil {
+			err = xa.block(data, c.Size)
+		} else {
+			_, err = bw.Write(data)
+		}
+		if err != nil {
+			return checksums{}, err
+		}
+	}
+	if xa != nil {
+		if err := xa.close(); err != nil {
+			return checksums{}, err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return checksums{}, err
+	}
+	if f != nil {
+		if err := f.Sync(); err != nil {
+			return checksums{}, err
+		}
+		if err := f.Close(); err != nil {
+			return checksums{}, err
+		}
+	}
+	return h.sums(), nil
+}
+
+// writeByHash links every Release file under its by-hash names, and carries
+// the by-hash files of the previous generation that are within the grace
+// period (apt-get update that read the previous InRelease still finds them).
+func (x *txn) writeByHash(dir string, m *manifest) error {
+	cur := byHashPaths(m.Files, m.Absent)
+	for bh, file := range cur {
+		if err := linkInto(filepath.Join(dir, filepath.FromSlash(file)), filepath.Join(dir, filepath.FromSlash(bh))); err != nil {
+			return err
+		}
+	}
+	if x.prev == nil {
+		return nil
+	}
+	now := m.Date.Unix()
+	grace := int64(x.r.grace / time.Second)
+	for bh, at := range x.prev.Retired {
+		if _, ok := cur[bh]; !ok && now-at < grace {
+			m.Retired[bh] = at
+		}
+	}
+	for bh := range byHashPaths(x.prev.Files, x.prev.Absent) {
+		if _, ok := cur[bh]; !ok {
+			if _, ok := m.Retired[bh]; !ok {
+				m.Retired[bh] = now
+			}
+		}
+	}
+	prevDir := x.r.genDir(x.t.Name, x.prev.Generation)
+	for bh := range m.Retired {
+		err := linkInto(filepath.Join(prevDir, filepath.FromSlash(bh)), filepath.Join(dir, filepath.FromSlash(bh)))
 		if errors.Is(err, os.ErrNotExist) {
+			delete(m.Retired, bh)
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		for _, e := range ents {
-			err := os.Link(filepath.Join(prev, h, e.Name()), filepath.Join(next, h, e.Name()))
-			if err != nil && !errors.Is(err, os.ErrExist) {
-				return err
-			}
+	}
+	return nil
+}
+
+// linkInto hard-links src at dst, creating dst's directory; an existing dst
+// is kept (by-hash names are content addresses).
+func linkInto(src, dst string) error {
+	err := os.Link(src, dst)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat(src); serr != nil {
+			return serr
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		err = os.Link(src, dst)
+	}
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	return err
+}
+
+// byHashDirs are the by-hash directories, named as the Release fields; apt
+// uses the strongest hash listed, SHA512.
+var byHashDirs = []string{"MD5Sum", "SHA256", "SHA512"}
+
+// writeRelease writes Release, InRelease and Release.gpg into dir.
+func (r *Repo) writeRelease(dir string, t *target, date time.Time, files map[string]checksums) error {
+	release := r.releaseText(t, date, files)
+	inRelease, err := r.key.ClearSign(release)
+	if err != nil {
+		return err
+	}
+	detached, err := r.key.DetachSign(release)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"Release.gpg", detached}, {"Release", release}, {"InRelease", inRelease}} {
+		if err := writeSynced(filepath.Join(dir, f.name), f.data); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// writeRelease writes Release, InRelease and Release.gpg into dir.
-func (r *Repo) writeRelease(dir string, t *target, date time.Time, sums []fileSum) error {
-	sort.Slice(sums, func(i, j int) bool { return sums[i].Path < sums[j].Path })
+// releaseText renders the Release file (Debian repository format, "Release
+// files"): Suite and Codename are both the distribution name, so apt matches
+// the sources.list entry whichever it compares.
+func (r *Repo) releaseText(t *target, date time.Time, files map[string]checksums) []byte {
 	desc := r.cfg.Repository.Description
 	if desc == "" {
 		desc = "packyard repository " + t.Name
@@ -292,74 +457,24 @@ func (r *Repo) writeRelease(dir string, t *target, date time.Time, sums []fileSu
 		field{"Description", desc},
 		field{"Acquire-By-Hash", "yes"},
 	)
-	for _, h := range []string{"MD5Sum", "SHA256", "SHA512"} {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, h := range byHashDirs {
 		var b strings.Builder
-		for _, s := range sums {
-			v := map[string]string{"MD5Sum": s.MD5, "SHA256": s.SHA256, "SHA512": s.SHA512}[h]
-			fmt.Fprintf(&b, "\n %s %16d %s", v, s.Size, s.Path)
+		for _, p := range paths {
+			fmt.Fprintf(&b, "\n %s %16d %s", files[p].hash(h), files[p].Size, p)
 		}
 		st = append(st, field{h, b.String()})
 	}
 	release := st.appendTo(nil)
-	release = release[:len(release)-1] // no blank line after the only paragraph
-	inRelease, err := r.key.ClearSign(release)
-	if err != nil {
-		return err
-	}
-	detached, err := r.key.DetachSign(release)
-	if err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"Release.gpg", detached}, {"Release", release}, {"InRelease", inRelease}} {
-		if err := writeSynced(filepath.Join(dir, f.name), f.data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return release[:len(release)-1]
 }
 
-// releaseTime is the Date format of Release files (RFC 2822 in UTC).
+// releaseTime is the Date format of Release files (RFC 2822, UTC).
 const releaseTime = "Mon, 02 Jan 2006 15:04:05 UTC"
-
-// readReleaseSums parses the checksum lists of a Release file.
-func readReleaseSums(p string) (map[string]fileSum, error) {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	sts, err := parseStanzas(data)
-	if err != nil || len(sts) != 1 {
-		return nil, fmt.Errorf("%s: malformed Release", p)
-	}
-	out := map[string]fileSum{}
-	for _, h := range []string{"MD5Sum", "SHA256", "SHA512"} {
-		for _, l := range strings.Split(sts[0].get(h), "\n") {
-			f := strings.Fields(l)
-			if len(f) != 3 {
-				continue
-			}
-			size, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%s: bad size in %q", p, l)
-			}
-			s := out[f[2]]
-			s.Path, s.Size = f[2], size
-			switch h {
-			case "MD5Sum":
-				s.MD5 = f[0]
-			case "SHA256":
-				s.SHA256 = f[0]
-			case "SHA512":
-				s.SHA512 = f[0]
-			}
-			out[f[2]] = s
-		}
-	}
-	return out, nil
-}
 
 // swap points dists/<dist> at generation n atomically and makes it durable.
 func (r *Repo) swap(dist string, n int) error {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/packyard/packyard/internal/config"
 )
 
@@ -35,10 +34,27 @@ type Repo struct {
 	key  Signer
 	log  *slog.Logger
 	root string
-	pool pool
+	pool   pool
+	chunks chunkStore
 	// now is the clock for Release Date fields (tests replace it).
 	now func() time.Time
+	// chunkTarget is the size index chunks are cut to.
+	chunkTarget int
+	// plainLimit is the largest index also published uncompressed.
+	plainLimit int64
+	// grace is how long by-hash files and superseded generations stay.
+	grace time.Duration
+	// contents enables Contents-<arch> indexes.
+	contents bool
+	// hook, when set, is called at crash points (crash tests).
+	hook func(point string)
+	// Installability checks migrations; nil uses the built-in checker.
+	installability InstallabilityChecker
 }
+
+// DefaultByHashGrace is how long by-hash files of superseded indexes stay
+// reachable, as dak keeps them.
+const DefaultByHashGrace = 36 * time.Hour
 
 // Open returns the repository of cfg's workspace (cfg.WorkspaceDir().Repo()),
 // creating its directories when missing. key signs every publish; it may be
@@ -48,12 +64,21 @@ func Open(cfg *config.Config, key Signer, logger *slog.Logger) (*Repo, error) {
 		logger = slog.Default()
 	}
 	root := cfg.WorkspaceDir().Repo()
-	for _, d := range []string{"pool", "dists", filepath.Join(stateDir, "store"), filepath.Join(stateDir, "generations"), filepath.Join(stateDir, "locks")} {
+	for _, d := range []string{"pool", "dists", "snapshots", filepath.Join(stateDir, "store"), filepath.Join(stateDir, "chunks"), filepath.Join(stateDir, "generations"), filepath.Join(stateDir, "locks"), filepath.Join(stateDir, "journal")} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return nil, fmt.Errorf("opening repository: %w", err)
 		}
 	}
-	return &Repo{cfg: cfg, key: key, log: logger, root: root, pool: pool{root: root}, now: time.Now}, nil
+	return &Repo{
+		cfg: cfg, key: key, log: logger, root: root,
+		pool:        pool{root: root},
+		chunks:      chunkStore{dir: filepath.Join(root, stateDir, "chunks")},
+		now:         time.Now,
+		chunkTarget: defaultChunkTarget,
+		plainLimit:  1 << 20,
+		grace:       DefaultByHashGrace,
+		contents:    true,
+	}, nil
 }
 
 // Root returns the repository's root directory (the one served to clients).
@@ -90,19 +115,6 @@ func (r *Repo) resolve(name string) (*target, error) {
 		}
 	}
 	return nil, &UnknownDistributionError{Name: name, Known: r.Distributions()}
-}
-
-// lock takes the publish lock of one distribution, waiting for ctx.
-func (r *Repo) lock(ctx context.Context, dist string) (func(), error) {
-	l := flock.New(filepath.Join(r.root, stateDir, "locks", dist+".lock"))
-	ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", dist, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("locking %s: %w", dist, context.Cause(ctx))
-	}
-	return func() { l.Unlock() }, nil
 }
 
 // PackageRef names one package in a distribution.
@@ -156,7 +168,7 @@ func (r *Repo) Add(ctx context.Context, dist string, files ...string) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	u, err := collect(files, false)
+	u, err := collect(files, r.contents)
 	if err != nil {
 		return nil, err
 	}
@@ -166,15 +178,20 @@ func (r *Repo) Add(ctx context.Context, dist string, files ...string) (*Result, 
 	if err := r.checkPool(u); err != nil {
 		return nil, err
 	}
-	unlock, err := r.lock(ctx, dist)
+	var res *Result
+	m, err := r.changeManifest(ctx, t, "add "+u.describe(), func(x *txn) error {
+		if err := r.ingest(u); err != nil {
+			return fmt.Errorf("storing files: %w", err)
+		}
+		var err error
+		res, err = x.addUpload(u)
+		return err
+	})
 	if err != nil {
-		return nil, publishErr("adding to "+dist, err)
+		return nil, err
 	}
-	defer unlock()
-	if err := r.ingest(u); err != nil {
-		return nil, publishErr("storing files", err)
-	}
-	return r.publishUpload(ctx, t, u)
+	res.Generation, res.Date = m.Generation, m.Date
+	return res, nil
 }
 
 // place sets the component and pool file name of every item and checks the
@@ -268,6 +285,13 @@ func (r *Repo) ingest(u *upload) error {
 		}
 		for _, d := range ds {
 			dirs[d] = true
+		}
+	}
+	for _, b := range u.Binaries {
+		if b.Contents != nil {
+			if err := r.pool.saveContents(b.File.Sum.SHA256, b.Contents); err != nil {
+				return err
+			}
 		}
 	}
 	for d := range dirs {

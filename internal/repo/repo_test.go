@@ -128,11 +128,11 @@ func TestAddKeepsEarlierPackages(t *testing.T) {
 		}
 	}
 	// by-hash of the first generation's Packages is still reachable.
-	sums, err := readReleaseSums(filepath.Join(r.generationsDir(testDist), "1", "Release"))
+	m1, err := r.loadManifest(testDist, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := sums["main/binary-amd64/Packages.xz"].SHA512
+	old := m1.Files["main/binary-amd64/Packages.xz"].SHA512
 	if _, err := os.Stat(filepath.Join(r.Root(), "dists", testDist, "main/binary-amd64/by-hash/SHA512", old)); err != nil {
 		t.Errorf("old by-hash file: %v", err)
 	}

@@ -1,0 +1,394 @@
+package repo
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Indexes (Packages, Sources, Contents) are kept as sorted runs of records
+// cut into chunks of about chunkTarget bytes. Each chunk is stored once,
+// by the SHA256 of its text, together with its gzip member and its xz
+// block. A published .gz index is the concatenation of its chunks' members
+// (a multi-member gzip file, RFC 1952 section 2.2, which zlib's gzread and
+// so apt read whole); a published .xz index is one xz stream with one block
+// per chunk (see xzstream.go). Adding one package to a suite of 60,000
+// recompresses one chunk, not the whole index.
+
+// chunkTarget is the size chunks are cut to; a chunk is split when it grows
+// past twice this.
+const defaultChunkTarget = 64 << 10
+
+// chunkRef names one chunk of an index.
+type chunkRef struct {
+	First  string `json:"first"`  // key of its first record
+	SHA256 string `json:"sha256"` // of the uncompressed text
+	Size   int64  `json:"size"`   // uncompressed
+	Count  int    `json:"count"`  // records
+}
+
+// recordKind says how an index's records are delimited and keyed.
+type recordKind int
+
+const (
+	// kindStanza records are deb822 paragraphs keyed by their first field
+	// (Package), each ending with a blank line.
+	kindStanza recordKind = iota
+	// kindContents records are Contents lines "path   section/package,...".
+	kindContents
+)
+
+// record is one entry of an index with its exact bytes.
+type record struct {
+	Key  string
+	Data []byte
+}
+
+// splitRecords cuts chunk text into records.
+func splitRecords(kind recordKind, data []byte) ([]record, error) {
+	var out []record
+	for len(data) > 0 {
+		var n int
+		if kind == kindStanza {
+			i := bytes.Index(data, []byte("\n\n"))
+			if i < 0 {
+				return nil, errors.New("chunk: unterminated stanza")
+			}
+			n = i + 2
+		} else {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				return nil, errors.New("chunk: unterminated line")
+			}
+			n = i + 1
+		}
+		rec := data[:n:n]
+		out = append(out, record{Key: recordKey(kind, rec), Data: rec})
+		data = data[n:]
+	}
+	return out, nil
+}
+
+// recordKey returns the Package of a stanza or the path of a Contents line.
+func recordKey(kind recordKind, rec []byte) string {
+	if kind == kindContents {
+		line := bytes.TrimRight(rec, "\n")
+		i := bytes.LastIndexAny(line, " \t")
+		if i < 0 {
+			return string(line)
+		}
+		return string(bytes.TrimRight(line[:i], " \t"))
+	}
+	line := rec
+	if i := bytes.IndexByte(rec, '\n'); i >= 0 {
+		line = rec[:i]
+	}
+	if c := bytes.IndexByte(line, ':'); c >= 0 {
+		return string(bytes.TrimSpace(line[c+1:]))
+	}
+	return ""
+}
+
+// chunkStore keeps chunk texts and their compressed forms under
+// .packyard/chunks/<ab>/<sha256>{,.gz,.xz}.
+type chunkStore struct {
+	dir string
+}
+
+func (s chunkStore) path(sha, ext string) string {
+	return filepath.Join(s.dir, sha[:2], sha+ext)
+}
+
+// put stores text (if new) and returns its reference.
+func (s chunkStore) put(text []byte, first string, count int) (chunkRef, error) {
+	sum := sha256.Sum256(text)
+	sha := hex.EncodeToString(sum[:])
+	ref := chunkRef{First: first, SHA256: sha, Size: int64(len(text)), Count: count}
+	if _, err := os.Stat(s.path(sha, ".xz")); err == nil {
+		return ref, nil
+	}
+	gz, xzs, err := compressed(text)
+	if err != nil {
+		return ref, err
+	}
+	xzb, check, err := xzBlock(xzs)
+	if err != nil {
+		return ref, err
+	}
+	if check != xzCheck {
+		return ref, errors.New("xz: unexpected check type")
+	}
+	if err := os.MkdirAll(filepath.Join(s.dir, sha[:2]), 0o755); err != nil {
+		return ref, err
+	}
+	// The .xz block is written last: its presence marks a complete chunk.
+	for _, f := range []struct {
+		ext  string
+		data []byte
+	}{{"", text}, {".gz", gz}, {".xz", xzb}} {
+		if err := writeFileAtomic(s.path(sha, f.ext), f.data); err != nil {
+			return ref, err
+		}
+	}
+	return ref, nil
+}
+
+// text returns a chunk's uncompressed bytes.
+func (s chunkStore) text(ref chunkRef) ([]byte, error) {
+	b, err := os.ReadFile(s.path(ref.SHA256, ""))
+	if err != nil {
+		return nil, fmt.Errorf("reading index chunk: %w", err)
+	}
+	return b, nil
+}
+
+// writeFileAtomic writes data to p through a synced temporary file; an
+// existing p is left alone (content-addressed files never change).
+func writeFileAtomic(p string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// workIndex is an index being changed. Changes are kept in an overlay and
+// merged into the affected chunks at commit, so bulk adds stay linear.
+type workIndex struct {
+	kind    recordKind
+	store   chunkStore
+	target  int
+	chunks  []chunkRef
+	cache   map[int][]record // chunk number -> records, as stored
+	overlay map[string]change
+}
+
+// change is a pending record: new data, or a deletion.
+type change struct {
+	data []byte
+	del  bool
+}
+
+func newWorkIndex(kind recordKind, store chunkStore, target int, chunks []chunkRef) *workIndex {
+	return &workIndex{kind: kind, store: store, target: target, chunks: chunks, cache: map[int][]record{}, overlay: map[string]change{}}
+}
+
+// changed reports whether the index has pending changes.
+func (w *workIndex) changed() bool { return len(w.overlay) > 0 }
+
+// chunkFor returns the number of the chunk whose range holds key, or -1
+// when there are no chunks.
+func (w *workIndex) chunkFor(key string) int {
+	if len(w.chunks) == 0 {
+		return -1
+	}
+	i := sort.Search(len(w.chunks), func(i int) bool { return w.chunks[i].First > key }) - 1
+	if i < 0 {
+		i = 0
+	}
+	return i
+}
+
+func (w *workIndex) load(i int) ([]record, error) {
+	if i < 0 {
+		return nil, nil
+	}
+	if recs, ok := w.cache[i]; ok {
+		return recs, nil
+	}
+	text, err := w.store.text(w.chunks[i])
+	if err != nil {
+		return nil, err
+	}
+	recs, err := splitRecords(w.kind, text)
+	if err != nil {
+		return nil, err
+	}
+	w.cache[i] = recs
+	return recs, nil
+}
+
+// get returns the record with key, or nil.
+func (w *workIndex) get(key string) ([]byte, error) {
+	if c, ok := w.overlay[key]; ok {
+		if c.del {
+			return nil, nil
+		}
+		return c.data, nil
+	}
+	recs, err := w.load(w.chunkFor(key))
+	if err != nil {
+		return nil, err
+	}
+	j := sort.Search(len(recs), func(j int) bool { return recs[j].Key >= key })
+	if j < len(recs) && recs[j].Key == key {
+		return recs[j].Data, nil
+	}
+	return nil, nil
+}
+
+// put sets the record of key; nil data deletes it.
+func (w *workIndex) put(key string, data []byte) {
+	w.overlay[key] = change{data: data, del: data == nil}
+}
+
+// pendingByChunk groups the overlay's keys, sorted, by chunk number.
+func (w *workIndex) pendingByChunk() map[int][]string {
+	keys := make([]string, 0, len(w.overlay))
+	for k := range w.overlay {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := map[int][]string{}
+	for _, k := range keys {
+		i := w.chunkFor(k)
+		out[i] = append(out[i], k)
+	}
+	return out
+}
+
+// merged returns chunk i's records with the pending changes of keys applied.
+func (w *workIndex) merged(i int, keys []string) ([]record, error) {
+	recs, err := w.load(i)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return recs, nil
+	}
+	out := make([]record, 0, len(recs)+len(keys))
+	j := 0
+	for _, k := range keys {
+		for j < len(recs) && recs[j].Key < k {
+			out = append(out, recs[j])
+			j++
+		}
+		if j < len(recs) && recs[j].Key == k {
+			j++
+		}
+		if c := w.overlay[k]; !c.del {
+			out = append(out, record{Key: k, Data: c.data})
+		}
+	}
+	return append(out, recs[j:]...), nil
+}
+
+// all calls fn for every record, changes applied, in key order.
+func (w *workIndex) all(fn func(key string, data []byte) error) error {
+	pending := w.pendingByChunk()
+	n := len(w.chunks)
+	if n == 0 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		ci := i
+		if len(w.chunks) == 0 {
+			ci = -1
+		}
+		_, cached := w.cache[ci]
+		recs, err := w.merged(ci, pending[ci])
+		if err != nil {
+			return err
+		}
+		if !cached {
+			delete(w.cache, ci) // keep memory flat on full scans
+		}
+		for _, r := range recs {
+			if err := fn(r.Key, r.Data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// commit stores changed chunks and returns the new chunk list.
+func (w *workIndex) commit() ([]chunkRef, error) {
+	pending := w.pendingByChunk()
+	if len(w.chunks) == 0 {
+		recs, err := w.merged(-1, pending[-1])
+		if err != nil {
+			return nil, err
+		}
+		return w.cut(recs)
+	}
+	var out []chunkRef
+	for i, c := range w.chunks {
+		keys, ok := pending[i]
+		if !ok {
+			out = append(out, c)
+			continue
+		}
+		recs, err := w.merged(i, keys)
+		if err != nil {
+			return nil, err
+		}
+		refs, err := w.cut(recs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, refs...)
+	}
+	return out, nil
+}
+
+// cut stores recs as one chunk, or as chunks of about the target size when
+// they exceed twice the target.
+func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
+	total := 0
+	for _, r := range recs {
+		total += len(r.Data)
+	}
+	limit := w.target
+	if total <= 2*w.target {
+		limit = total + 1
+	}
+	var out []chunkRef
+	var buf []byte
+	start := 0
+	flush := func(end int) error {
+		if end == start {
+			return nil
+		}
+		ref, err := w.store.put(buf, recs[start].Key, end-start)
+		if err != nil {
+			return err
+		}
+		out = append(out, ref)
+		buf, start = nil, end
+		return nil
+	}
+	for j, r := range recs {
+		if len(buf) > 0 && len(buf)+len(r.Data) > limit {
+			if err := flush(j); err != nil {
+				return nil, err
+			}
+		}
+		buf = append(buf, r.Data...)
+	}
+	if err := flush(len(recs)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

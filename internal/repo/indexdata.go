@@ -1,0 +1,84 @@
+package repo
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
+)
+
+// binaryStanza returns the Packages stanza of b stored at filename: the
+// control fields (Package first) plus Filename, Size, MD5sum, SHA1, SHA256.
+func binaryStanza(b *binaryItem, filename string) stanza {
+	s := make(stanza, 0, len(b.Control)+5)
+	s = append(s, field{"Package", b.Package})
+	for _, f := range b.Control {
+		switch f.Name {
+		case "Package", "Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512":
+			continue
+		}
+		s = append(s, f)
+	}
+	sum := b.File.Sum
+	return append(s,
+		field{"Filename", filename},
+		field{"Size", strconv.FormatInt(sum.Size, 10)},
+		field{"MD5sum", sum.MD5},
+		field{"SHA1", sum.SHA1},
+		field{"SHA256", sum.SHA256},
+	)
+}
+
+// sourceStanza returns the Sources stanza of s stored in directory dir: the
+// .dsc fields with Source renamed to Package (first), plus Directory, and
+// the .dsc itself added to Files and Checksums-* (Debian repository format).
+func sourceStanza(s *sourceItem, dir string) stanza {
+	out := stanza{{"Package", s.Package}}
+	dsc := s.DSC.Sum
+	for _, f := range s.Control {
+		switch f.Name {
+		case "Source", "Directory", "Package":
+			continue
+		case "Files":
+			f.Value = fmt.Sprintf("\n %s %d %s", dsc.MD5, dsc.Size, s.DSC.Name) + f.Value
+		case "Checksums-Sha1":
+			f.Value = fmt.Sprintf("\n %s %d %s", dsc.SHA1, dsc.Size, s.DSC.Name) + f.Value
+		case "Checksums-Sha256":
+			f.Value = fmt.Sprintf("\n %s %d %s", dsc.SHA256, dsc.Size, s.DSC.Name) + f.Value
+		}
+		out = append(out, f)
+	}
+	return append(out, field{"Directory", dir})
+}
+
+// xzCheck is the integrity check of every xz block we write (CRC64).
+const xzCheck = 0x04
+
+// compressed returns data as gzip and xz, deterministic (no name or time).
+func compressed(data []byte) (gz, xzb []byte, err error) {
+	var g bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&g, gzip.BestCompression)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := zw.Write(data); err != nil {
+		return nil, nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, nil, err
+	}
+	var x bytes.Buffer
+	xw, err := xz.WriterConfig{CheckSum: xz.CRC64, BlockSize: 1 << 40}.NewWriter(&x)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := xw.Write(data); err != nil {
+		return nil, nil, err
+	}
+	if err := xw.Close(); err != nil {
+		return nil, nil, err
+	}
+	return g.Bytes(), x.Bytes(), nil
+}

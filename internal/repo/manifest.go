@@ -1,0 +1,151 @@
+package repo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// indexSpec is one index file family of a distribution: Dir/Base plus its
+// .gz and .xz forms.
+type indexSpec struct {
+	Dir  string // "main/binary-amd64", "main/source", "main"
+	Base string // "Packages", "Sources", "Contents-amd64"
+	Kind recordKind
+}
+
+// Key names the index in manifests: Dir/Base.
+func (s indexSpec) Key() string { return s.Dir + "/" + s.Base }
+
+func binarySpec(comp, arch string, udeb bool) indexSpec {
+	dir := comp + "/binary-" + arch
+	if udeb {
+		dir = comp + "/debian-installer/binary-" + arch
+	}
+	return indexSpec{Dir: dir, Base: "Packages", Kind: kindStanza}
+}
+
+func sourceSpec(comp string) indexSpec {
+	return indexSpec{Dir: comp + "/source", Base: "Sources", Kind: kindStanza}
+}
+
+func contentsSpec(comp, arch string) indexSpec {
+	return indexSpec{Dir: comp, Base: "Contents-" + arch, Kind: kindContents}
+}
+
+// specFromKey inverts Key.
+func specFromKey(key string) indexSpec {
+	i := strings.LastIndexByte(key, '/')
+	s := indexSpec{Dir: key[:i], Base: key[i+1:]}
+	if strings.HasPrefix(s.Base, "Contents-") {
+		s.Kind = kindContents
+	}
+	return s
+}
+
+// manifest describes one generation: the chunks of each index, the
+// checksums of every file its Release lists, and the by-hash files it still
+// carries for earlier generations. It lives beside the generation directory
+// as <n>.json and never changes once written.
+type manifest struct {
+	Distribution string                `json:"distribution"`
+	Generation   int                   `json:"generation"`
+	Parent       int                   `json:"parent"`
+	Date         time.Time             `json:"date"`
+	Reason       string                `json:"reason"`
+	Indexes      map[string][]chunkRef `json:"indexes"`
+	Files        map[string]checksums  `json:"files"`
+	// Absent names files Release lists that are not published (the
+	// uncompressed form of large indexes).
+	Absent map[string]bool `json:"absent,omitempty"`
+	// Retired maps by-hash paths no longer named by Release to the time
+	// they were retired; they are served until the grace period ends.
+	Retired map[string]int64 `json:"retired,omitempty"`
+}
+
+func (r *Repo) manifestPath(dist string, n int) string {
+	return filepath.Join(r.generationsDir(dist), strconv.Itoa(n)+".json")
+}
+
+func (r *Repo) genDir(dist string, n int) string {
+	return filepath.Join(r.generationsDir(dist), strconv.Itoa(n))
+}
+
+// loadManifest reads generation n of dist.
+func (r *Repo) loadManifest(dist string, n int) (*manifest, error) {
+	data, err := os.ReadFile(r.manifestPath(dist, n))
+	if err != nil {
+		return nil, fmt.Errorf("reading generation %d of %s: %w", n, dist, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("reading generation %d of %s: %w", n, dist, err)
+	}
+	return &m, nil
+}
+
+func (r *Repo) saveManifest(m *manifest) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(r.manifestPath(m.Distribution, m.Generation), data)
+}
+
+// generations lists the generation numbers of dist that have a manifest,
+// ascending.
+func (r *Repo) generations(dist string) ([]int, error) {
+	ents, err := os.ReadDir(r.generationsDir(dist))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(name); err == nil {
+			out = append(out, n)
+		}
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+// byHashPaths returns the by-hash paths of every file in files.
+func byHashPaths(files map[string]checksums, absent map[string]bool) map[string]string {
+	out := map[string]string{} // by-hash path -> file it is a copy of
+	for p, s := range files {
+		if absent[p] {
+			continue
+		}
+		dir := p[:strings.LastIndexByte(p, '/')]
+		for _, h := range byHashDirs {
+			out[dir+"/by-hash/"+h+"/"+s.hash(h)] = p
+		}
+	}
+	return out
+}
+
+// hash returns the digest named by a Release field (MD5Sum, SHA256, SHA512).
+func (c checksums) hash(name string) string {
+	switch name {
+	case "MD5Sum":
+		return c.MD5
+	case "SHA256":
+		return c.SHA256
+	case "SHA512":
+		return c.SHA512
+	}
+	return ""
+}

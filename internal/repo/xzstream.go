@@ -1,0 +1,99 @@
+package repo
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+)
+
+// apt (liblzma without LZMA_CONCATENATED) reads only the first stream of an
+// .xz file, so chunked indexes are published as one xz stream holding one
+// block per chunk (xz file format 1.0.4, sections 2 and 3). Each chunk keeps
+// its block without padding; assembling a file writes the stream header,
+// the blocks with padding, a fresh index and the footer.
+
+var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+
+// xzBlock extracts the single block of an xz stream made by compressed:
+// its bytes without block padding (the "unpadded size" of the index), and
+// the stream's check type.
+func xzBlock(stream []byte) (block []byte, check byte, err error) {
+	if len(stream) < 24 || !bytes.Equal(stream[:6], xzMagic) {
+		return nil, 0, errors.New("xz: bad stream header")
+	}
+	check = stream[7]
+	footer := stream[len(stream)-12:]
+	backward := (int(binary.LittleEndian.Uint32(footer[4:8])) + 1) * 4
+	idx := len(stream) - 12 - backward
+	if idx < 12 || idx > len(stream)-12 {
+		return nil, 0, errors.New("xz: bad backward size")
+	}
+	r := bytes.NewReader(stream[idx:])
+	if b, _ := r.ReadByte(); b != 0 {
+		return nil, 0, errors.New("xz: bad index indicator")
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n != 1 {
+		return nil, 0, errors.New("xz: want exactly one block")
+	}
+	unpadded, err := binary.ReadUvarint(r)
+	if err != nil || int(unpadded) > idx-12 {
+		return nil, 0, errors.New("xz: bad index record")
+	}
+	return stream[12 : 12+int(unpadded)], check, nil
+}
+
+// xzAssembler writes one xz stream from blocks, in order.
+type xzAssembler struct {
+	w       io.Writer
+	check   byte
+	records [][2]uint64 // unpadded, uncompressed
+}
+
+func newXZAssembler(w io.Writer, check byte) (*xzAssembler, error) {
+	hdr := append(append([]byte{}, xzMagic...), 0x00, check)
+	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.ChecksumIEEE(hdr[6:8]))
+	if _, err := w.Write(hdr); err != nil {
+		return nil, err
+	}
+	return &xzAssembler{w: w, check: check}, nil
+}
+
+// block appends one unpadded block holding uncompressed bytes of text.
+func (a *xzAssembler) block(b []byte, uncompressed int64) error {
+	if _, err := a.w.Write(b); err != nil {
+		return err
+	}
+	if pad := (4 - len(b)%4) % 4; pad > 0 {
+		if _, err := a.w.Write(make([]byte, pad)); err != nil {
+			return err
+		}
+	}
+	a.records = append(a.records, [2]uint64{uint64(len(b)), uint64(uncompressed)})
+	return nil
+}
+
+// close writes the index and the stream footer.
+func (a *xzAssembler) close() error {
+	idx := []byte{0}
+	idx = binary.AppendUvarint(idx, uint64(len(a.records)))
+	for _, r := range a.records {
+		idx = binary.AppendUvarint(idx, r[0])
+		idx = binary.AppendUvarint(idx, r[1])
+	}
+	for len(idx)%4 != 0 {
+		idx = append(idx, 0)
+	}
+	idx = binary.LittleEndian.AppendUint32(idx, crc32.ChecksumIEEE(idx))
+	footer := binary.LittleEndian.AppendUint32(nil, uint32(len(idx)/4-1))
+	footer = append(footer, 0x00, a.check)
+	out := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(footer))
+	out = append(out, footer...)
+	out = append(out, 'Y', 'Z')
+	if _, err := a.w.Write(append(idx, out...)); err != nil {
+		return err
+	}
+	return nil
+}
