@@ -30,10 +30,10 @@ type Signer interface {
 // distribution are serialized by a file lock, different distributions
 // publish in parallel, and readers never wait.
 type Repo struct {
-	cfg  *config.Config
-	key  Signer
-	log  *slog.Logger
-	root string
+	cfg    *config.Config
+	key    Signer
+	log    *slog.Logger
+	root   string
 	pool   pool
 	chunks chunkStore
 	// now is the clock for Release Date fields (tests replace it).
