@@ -81,12 +81,12 @@ func (x *txn) addUpload(u *upload) (*Result, error) {
 		if old != nil {
 			res.Replaced = append(res.Replaced, *old)
 		}
-		res.Added = append(res.Added, PackageRef{Package: s.Package, Version: s.Version, Architecture: "source", Component: s.Component, Filename: dir + "/" + s.DSC.Name})
+		res.Added = append(res.Added, PackageRef{Package: s.Package, Version: s.Version, Architecture: "source", Component: s.Component, Source: s.Package, Filename: dir})
 	}
 	for i := range u.Binaries {
 		b := &u.Binaries[i]
 		filename := poolDir(b.Component, b.Source) + "/" + b.File.Name
-		ref := PackageRef{Package: b.Package, Version: b.Version, Architecture: b.Arch, Component: b.Component, Filename: filename}
+		ref := PackageRef{Package: b.Package, Version: b.Version, Architecture: b.Arch, Component: b.Component, Source: b.Source, Filename: filename}
 		old, err := x.putBinary(ref, b.Udeb, binaryStanza(b, filename).appendTo(nil), b.Contents, b.Control.get("Section"))
 		if err != nil {
 			return nil, err
@@ -119,11 +119,15 @@ func (x *txn) putBinary(ref PackageRef, udeb bool, data []byte, contents []strin
 		if err != nil {
 			return nil, err
 		}
+		var oldV string
+		if old != nil {
+			oldV = fieldOf(old, "Version")
+		}
+		if err := x.checkNewer(ref.Package, ref.Version, oldV); err != nil {
+			return nil, err
+		}
 		if old != nil {
 			o := refOf(old, ref.Component)
-			if err := x.checkNewer(ref.Package, ref.Version, o.Version); err != nil {
-				return nil, err
-			}
 			replaced = &o
 			if !udeb {
 				if err := x.contentsEdit(ref.Component, a, x.r.pool.contentsOf(fieldOf(old, "SHA256")), contentsLocation(fieldOf(old, "Section"), ref.Package), false); err != nil {
@@ -152,11 +156,11 @@ func (x *txn) putSource(comp, name, ver string, data []byte) (*PackageRef, error
 		return nil, err
 	}
 	var replaced *PackageRef
+	if err := x.checkNewer(name, ver, fieldOf(old, "Version")); err != nil {
+		return nil, err
+	}
 	if old != nil {
-		o := PackageRef{Package: name, Version: fieldOf(old, "Version"), Architecture: "source", Component: comp, Filename: fieldOf(old, "Directory")}
-		if err := x.checkNewer(name, ver, o.Version); err != nil {
-			return nil, err
-		}
+		o := refOf(old, comp)
 		if o.Version != ver {
 			replaced = &o
 		}
@@ -187,7 +191,16 @@ func (x *txn) checkNewer(name, newV, oldV string) error {
 
 // refOf describes a Packages stanza.
 func refOf(st []byte, comp string) PackageRef {
-	return PackageRef{Package: fieldOf(st, "Package"), Version: fieldOf(st, "Version"), Architecture: fieldOf(st, "Architecture"), Component: comp, Filename: fieldOf(st, "Filename")}
+	ref := PackageRef{Package: fieldOf(st, "Package"), Version: fieldOf(st, "Version"), Architecture: fieldOf(st, "Architecture"), Component: comp, Filename: fieldOf(st, "Filename")}
+	if ref.Architecture == "" { // a Sources stanza
+		ref.Architecture, ref.Source, ref.Filename = "source", ref.Package, fieldOf(st, "Directory")
+		return ref
+	}
+	ref.Source = ref.Package
+	if src := strings.Fields(fieldOf(st, "Source")); len(src) > 0 {
+		ref.Source = src[0]
+	}
+	return ref
 }
 
 // fieldOf returns a single-line field of a stanza's bytes.

@@ -3,6 +3,8 @@ package repo
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 )
 
 // ErrPublish is wrapped by every failure to write or publish repository state.
@@ -119,3 +121,27 @@ func (e *NotFoundError) Error() string {
 }
 
 func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// UninstallableError is a refused migration: the packages that would become
+// uninstallable in the target, each with the reason.
+type UninstallableError struct {
+	Distribution string
+	Source       string
+	Packages     map[string]string // "package/arch" -> reason
+}
+
+func (e *UninstallableError) Error() string {
+	keys := make([]string, 0, len(e.Packages))
+	for k := range e.Packages {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "migrating %s would leave %d package(s) of %s uninstallable:", e.Source, len(keys), e.Distribution)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n  %s: %s", k, e.Packages[k])
+	}
+	return b.String()
+}
+
+func (e *UninstallableError) Unwrap() error { return ErrUninstallable }

@@ -50,6 +50,7 @@ type Repo struct {
 	hook func(point string)
 	// Installability checks migrations; nil uses the built-in checker.
 	installability InstallabilityChecker
+	background     BackgroundFunc
 }
 
 // DefaultByHashGrace is how long by-hash files of superseded indexes stay
@@ -119,11 +120,13 @@ func (r *Repo) resolve(name string) (*target, error) {
 
 // PackageRef names one package in a distribution.
 type PackageRef struct {
+	Distribution string `json:"distribution,omitempty"`
 	Package      string `json:"package"`
 	Version      string `json:"version"`
 	Architecture string `json:"architecture"` // "source" for source packages
 	Component    string `json:"component"`
-	Filename     string `json:"filename,omitempty"` // pool path of the .deb or .dsc
+	Source       string `json:"source,omitempty"`   // source package of a binary
+	Filename     string `json:"filename,omitempty"` // pool path of the .deb, or the source's pool directory
 }
 
 // Result describes one publish.
@@ -131,8 +134,10 @@ type Result struct {
 	Distribution string       `json:"distribution"`
 	Generation   int          `json:"generation"`
 	Date         time.Time    `json:"date"`
-	Added        []PackageRef `json:"added"`
+	Reason       string       `json:"reason"`
+	Added        []PackageRef `json:"added,omitempty"`
 	Replaced     []PackageRef `json:"replaced,omitempty"`
+	Removed      []PackageRef `json:"removed,omitempty"`
 }
 
 // AptSourceLine returns the one-line apt source for dist from a file: URI,
@@ -190,7 +195,7 @@ func (r *Repo) Add(ctx context.Context, dist string, files ...string) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	res.Generation, res.Date = m.Generation, m.Date
+	res.Generation, res.Date, res.Reason = m.Generation, m.Date, m.Reason
 	return res, nil
 }
 
