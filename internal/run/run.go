@@ -36,6 +36,9 @@ type Cmd struct {
 	// WaitDelay bounds how long to wait for output pipes after the process
 	// exits or is killed. Zero means 5 seconds.
 	WaitDelay time.Duration
+	// Started, when set, is called with the process id once the program has
+	// started, before Run waits for it (to register it for later cleanup).
+	Started func(pid int)
 }
 
 // Error is a failed external program: it ran and exited non-zero, was killed,
@@ -125,7 +128,13 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 		cmd.WaitDelay = 5 * time.Second
 	}
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if c.Started != nil {
+			c.Started(cmd.Process.Pid)
+		}
+		err = cmd.Wait()
+	}
 	dur := time.Since(start)
 	if err == nil {
 		r.Logger.Debug("ran", "cmd", c.Args[0], "args", len(c.Args)-1, "duration", dur.Round(time.Millisecond))
