@@ -9,95 +9,26 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/packyard/packyard/internal/build"
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/env"
+	"github.com/packyard/packyard/internal/env/envtest"
 	"github.com/packyard/packyard/internal/run"
 )
 
-// itRoot caches the environment and downloaded sources across test runs, so
-// only the first run pays for mmdebstrap.
-const itRoot = "/var/tmp/packyard-it"
+const itRoot = envtest.Root
 
-var (
-	setupOnce sync.Once
-	setupEnv  *env.Env
-	setupMgr  *env.Manager
-	setupCfg  *config.Config
-	setupErr  error
-)
-
-// testEnv returns the shared bookworm/amd64 environment.
 func testEnv(t *testing.T) (*config.Config, *env.Manager, *env.Env) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	setupOnce.Do(func() {
-		archives, err := hostArchives("/etc/apt/sources.list.d/debian.sources")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		setupCfg = config.Default(filepath.Join(itRoot, "workspace"), "bookworm", "amd64", archives)
-		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		setupMgr = env.NewManager(setupCfg, logger, run.New(logger))
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		setupEnv, setupErr = setupMgr.Ensure(ctx, "bookworm", "amd64")
-	})
-	if setupErr != nil {
-		t.Fatalf("Ensure: %v", setupErr)
-	}
-	return setupCfg, setupMgr, setupEnv
-}
-
-// hostArchives reads the machine's deb822 apt sources (enough of them for
-// tests: URIs, Suites, Components, Signed-By).
-func hostArchives(path string) ([]config.Archive, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []config.Archive
-	for i, para := range strings.Split(string(data), "\n\n") {
-		a := config.Archive{Name: fmt.Sprintf("host%d", i), Architectures: []string{"amd64"}}
-		for _, line := range strings.Split(para, "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if !ok || strings.HasPrefix(line, "#") {
-				continue
-			}
-			v = strings.TrimSpace(v)
-			switch k {
-			case "URIs":
-				a.URI = strings.Fields(v)[0]
-			case "Suites":
-				a.Suites = strings.Fields(v)
-			case "Components":
-				a.Components = strings.Fields(v)
-			case "Signed-By":
-				a.SignedBy = v
-			}
-		}
-		if a.URI != "" {
-			out = append(out, a)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no apt sources found")
-	}
-	return out, nil
+	return envtest.Env(t)
 }
 
 // fetchSource downloads source package name from the first archive's

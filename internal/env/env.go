@@ -316,6 +316,26 @@ func (m *Manager) lock(name string) (func(), error) {
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
+// tryLock takes the environment lock without waiting; ok is false when
+// another process holds it.
+func (m *Manager) tryLock(name string) (unlock func(), ok bool) {
+	f, err := os.OpenFile(filepath.Join(m.cfg.WorkspaceDir().Envs(), "."+name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, false
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, true
+}
+
+// recentlyModified reports whether path changed in the last minute.
+func recentlyModified(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && time.Since(st.ModTime()) < time.Minute
+}
+
 func randomID() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])

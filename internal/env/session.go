@@ -41,10 +41,13 @@ type Session struct {
 // SessionRecord is session.json in a session directory: who owns it, so a
 // later run can tell a live session from a leftover.
 type SessionRecord struct {
-	ID      string    `json:"id"`
-	PID     int       `json:"pid"`
-	Env     string    `json:"env"`
-	Started time.Time `json:"started"`
+	ID  string `json:"id"`
+	PID int    `json:"pid"`
+	// StartTime is the owner's start time in clock ticks since boot, so a
+	// reused pid is not mistaken for the owner.
+	StartTime uint64    `json:"start_time"`
+	Env       string    `json:"env"`
+	Started   time.Time `json:"started"`
 }
 
 // SessionsDir returns the session registry directory of the workspace.
@@ -55,6 +58,9 @@ func (m *Manager) SessionsDir() string {
 // OpenSession mounts a fresh overlay over e (with lowers, topmost first,
 // stacked above e's root) and returns the session. The caller must Close it.
 func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*Session, error) {
+	if _, err := m.GC(ctx); err != nil {
+		m.logger.Warn("cleaning up leftover sessions", "err", err)
+	}
 	id := time.Now().UTC().Format("20060102T150405") + "-" + randomID()
 	dir := filepath.Join(m.SessionsDir(), id)
 	s := &Session{ID: id, Env: e, Dir: dir, Root: filepath.Join(dir, "merged"), BuildDir: filepath.Join(dir, "build"),
@@ -68,7 +74,12 @@ func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*S
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("creating session: %w", err)
 	}
-	rec, _ := json.Marshal(SessionRecord{ID: id, PID: os.Getpid(), Env: e.Name(), Started: time.Now().UTC()})
+	self, err := procStartTime(os.Getpid())
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("registering session: %w", err)
+	}
+	rec, _ := json.Marshal(SessionRecord{ID: id, PID: os.Getpid(), StartTime: self, Env: e.Name(), Started: time.Now().UTC()})
 	if err := os.WriteFile(filepath.Join(dir, "session.json"), rec, 0o644); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("registering session: %w", err)
@@ -136,7 +147,12 @@ func (s *Session) Run(ctx context.Context, step Step) error {
 	errc := make(chan error, 1)
 	select {
 	case s.ops <- func() {
-		errc <- s.runner.Run(ctx, run.Cmd{Args: BwrapArgs(spec), Log: step.Log, Setpgid: true})
+		pid := 0
+		errc <- s.runner.Run(ctx, run.Cmd{Args: BwrapArgs(spec), Log: step.Log, Setpgid: true,
+			Started: func(p int) { pid = p; s.registerPID(p) }})
+		if pid != 0 {
+			s.unregisterPID(pid)
+		}
 	}:
 	case <-ctx.Done():
 		return ctx.Err()

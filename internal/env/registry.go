@@ -1,0 +1,252 @@
+package env
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// The session registry is the directory <workspace>/tmp/sessions: one
+// directory per session with session.json (the owning packyard process and
+// its start time) and pids/<pid> for every bwrap it started (holding that
+// process's start time, so a reused pid is never killed). A session whose
+// owner is gone is a leftover: GC kills its registered processes (their
+// process groups), detaches any mount below it, and removes it.
+
+// procStartTime returns the start time of pid in clock ticks since boot
+// (proc(5), /proc/<pid>/stat field 22), or an error if pid does not exist.
+func procStartTime(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStatStartTime(string(data))
+}
+
+// zombie reports whether pid has exited and waits to be reaped.
+func zombie(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	return i >= 0 && i+2 < len(data) && data[i+2] == 'Z'
+}
+
+// parseStatStartTime extracts field 22 (starttime) from a /proc/<pid>/stat
+// line; the command name in field 2 may hold spaces and parentheses.
+func parseStatStartTime(stat string) (uint64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat line")
+	}
+	fields := strings.Fields(stat[i+1:])
+	// fields[0] is field 3 (state); starttime is field 22.
+	if len(fields) < 20 {
+		return 0, errors.New("short stat line")
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// alive reports whether pid runs and started at startTime.
+func alive(pid int, startTime uint64) bool {
+	st, err := procStartTime(pid)
+	return err == nil && st == startTime
+}
+
+// registerPID records a process started for the session.
+func (s *Session) registerPID(pid int) {
+	st, err := procStartTime(pid)
+	if err != nil {
+		return
+	}
+	dir := filepath.Join(s.Dir, "pids")
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, strconv.Itoa(pid)), []byte(strconv.FormatUint(st, 10)), 0o644)
+}
+
+// unregisterPID forgets a process that has exited.
+func (s *Session) unregisterPID(pid int) {
+	_ = os.Remove(filepath.Join(s.Dir, "pids", strconv.Itoa(pid)))
+}
+
+// GCReport says what GC cleaned.
+type GCReport struct {
+	// Sessions are the leftover session ids removed.
+	Sessions []string `json:"sessions"`
+	// Killed are the leftover process ids killed.
+	Killed []int `json:"killed"`
+	// Unmounted are the leftover mount points detached.
+	Unmounted []string `json:"unmounted"`
+	// Partial are half-made environment directories removed.
+	Partial []string `json:"partial"`
+}
+
+// GC cleans up after packyard processes that died without ending their
+// sessions (kill -9, power loss): it kills their registered processes,
+// detaches their mounts and removes their directories, and removes
+// half-made environments no create is working on. Sessions of live
+// packyard processes are left alone.
+func (m *Manager) GC(ctx context.Context) (*GCReport, error) {
+	rep := &GCReport{}
+	entries, err := os.ReadDir(m.SessionsDir())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("listing sessions: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+		if err := m.gcSession(filepath.Join(m.SessionsDir(), e.Name()), rep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := m.gcPartialEnvs(rep); err != nil {
+		errs = append(errs, err)
+	}
+	if len(rep.Sessions)+len(rep.Partial) > 0 {
+		m.logger.Info("cleaned up leftovers", "sessions", len(rep.Sessions), "killed", len(rep.Killed),
+			"unmounted", len(rep.Unmounted), "partial_envs", len(rep.Partial))
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (m *Manager) gcSession(dir string, rep *GCReport) error {
+	var rec SessionRecord
+	data, err := os.ReadFile(filepath.Join(dir, "session.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &rec)
+	}
+	if err == nil && alive(rec.PID, rec.StartTime) {
+		return nil
+	}
+	// A directory without a readable record was being created or is junk;
+	// give a creator a moment by requiring that it is not brand new.
+	if err != nil && recentlyModified(dir) {
+		return nil
+	}
+	pids, _ := os.ReadDir(filepath.Join(dir, "pids"))
+	for _, p := range pids {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		raw, _ := os.ReadFile(filepath.Join(dir, "pids", p.Name()))
+		st, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64)
+		if err != nil || !alive(pid, st) || zombie(pid) {
+			continue
+		}
+		// bwrap ran in its own process group (run.Cmd.Setpgid).
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		rep.Killed = append(rep.Killed, pid)
+	}
+	mounts, err := mountsBelow(dir)
+	if err != nil {
+		return err
+	}
+	for _, mp := range mounts {
+		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmounting leftover %s: %w", mp, err)
+		}
+		rep.Unmounted = append(rep.Unmounted, mp)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing leftover session: %w", err)
+	}
+	rep.Sessions = append(rep.Sessions, filepath.Base(dir))
+	return nil
+}
+
+// mountsBelow returns the mount points of this mount namespace at or below
+// dir, deepest first (proc(5), /proc/self/mountinfo field 5).
+func mountsBelow(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("reading mounts: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountPath(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	// Deeper mounts first.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, sc.Err()
+}
+
+func unescapeMountPath(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// gcPartialEnvs removes .new-* and .old-* environment directories whose
+// environment lock is free (no create or refresh is running).
+func (m *Manager) gcPartialEnvs(rep *GCReport) error {
+	dir := m.cfg.WorkspaceDir().Envs()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("listing environments: %w", err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		var rest string
+		switch {
+		case strings.HasPrefix(n, ".new-"):
+			rest = strings.TrimPrefix(n, ".new-")
+		case strings.HasPrefix(n, ".old-"):
+			rest = strings.TrimPrefix(n, ".old-")
+		default:
+			continue
+		}
+		i := strings.LastIndexByte(rest, '-')
+		if i < 0 {
+			continue
+		}
+		unlock, ok := m.tryLock(rest[:i])
+		if !ok {
+			continue
+		}
+		err := os.RemoveAll(filepath.Join(dir, n))
+		unlock()
+		if err != nil {
+			return fmt.Errorf("removing partial environment: %w", err)
+		}
+		rep.Partial = append(rep.Partial, n)
+	}
+	return nil
+}
