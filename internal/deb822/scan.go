@@ -144,7 +144,7 @@ func (sc *scanner) fieldLine(pos, end int) error {
 		nameEnd--
 	}
 	name := s[pos:nameEnd]
-	if name == "" || strings.ContainsAny(name, " \t") {
+	if !validName(name) {
 		return &SyntaxError{Line: sc.lineNum, Msg: fmt.Sprintf("bad field name %q", name)}
 	}
 	sc.closeField()
@@ -204,6 +204,20 @@ func dropComments(v string) string {
 		}
 	}
 	return strings.TrimRight(strings.Join(out, "\n"), "\r")
+}
+
+// validName accepts Policy §5.1 field names: printable US-ASCII other than
+// space and colon (the colon cannot occur here).
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func isBlank(s string) bool {
