@@ -140,7 +140,7 @@ func (u *Universe) CheckAll(sources []*SourcePackage, opts CheckOptions) *CheckR
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := solver.New(u.problem)
+			s := u.newSolver()
 			for {
 				start := int(next.Add(chunk)) - chunk
 				if start >= len(todo) {
@@ -164,15 +164,14 @@ func (u *Universe) CheckAll(sources []*SourcePackage, opts CheckOptions) *CheckR
 
 // CheckSource decides one source package (see CheckAll).
 func (u *Universe) CheckSource(src *SourcePackage, opts CheckOptions) CheckResult {
-	return u.check(solver.New(u.problem), src, opts, activeProfiles(opts.Profiles))
+	return u.check(u.newSolver(), src, opts, activeProfiles(opts.Profiles))
 }
 
 func (u *Universe) check(s *solver.Solver, src *SourcePackage, opts CheckOptions, active map[string]bool) CheckResult {
 	sr := u.compileSource(src, opts, active)
 	res := CheckResult{Source: src.Package, Version: src.Version}
-	assume := []solver.Lit{solver.Pos(u.varBase), solver.Pos(u.varSource)}
 	temp := solver.Temp{Var: u.varSource, Requires: sr.requires, Conflicts: sr.conflicts}
-	if s.Solve(assume, temp) {
+	if s.Solve(solver.Pos(u.varSource), temp) {
 		res.Satisfiable = true
 		return res
 	}
@@ -190,4 +189,12 @@ func (r *CheckReport) BrokenSources() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// newSolver returns a solver whose base is build-essential plus the
+// Essential set.
+func (u *Universe) newSolver() *solver.Solver {
+	s := solver.New(u.problem)
+	s.SetBase([]solver.Lit{solver.Pos(u.varBase)})
+	return s
 }

@@ -24,6 +24,7 @@ import (
 type Universe struct {
 	Arch     string
 	Packages []*BinaryPackage // variable i is Packages[i]
+	Layer    []int            // Layer[i] is the index of the layer Packages[i] came from
 
 	byName   map[string][]int32 // sorted by version, newest first
 	provides map[string][]provide
@@ -50,10 +51,11 @@ type candKey struct {
 }
 
 // NewUniverse compiles the binary packages for the native architecture arch.
-// Layers are given in priority order: a package name present in an earlier
-// layer hides every version of that name in later layers, so packyard's own
-// repository wins when passed first. Packages of other architectures than
-// arch and "all" are ignored.
+// Layers are given in order of preference: where a relation can be satisfied
+// by packages of several layers, the solver tries the earlier layer first
+// (so packyard's own repository wins when passed first); within a layer,
+// newer versions first. Packages of other architectures than arch and "all"
+// are ignored.
 func NewUniverse(arch string, layers ...[]*BinaryPackage) *Universe {
 	u := &Universe{
 		Arch:     arch,
@@ -61,25 +63,25 @@ func NewUniverse(arch string, layers ...[]*BinaryPackage) *Universe {
 		provides: map[string][]provide{},
 		cache:    map[candKey][]int32{},
 	}
-	seen := map[string]int{}
 	for li, layer := range layers {
 		for _, b := range layer {
 			if b.Architecture != arch && b.Architecture != "all" {
 				continue
 			}
-			if l, ok := seen[b.Package]; ok && l != li {
-				continue
-			}
-			seen[b.Package] = li
 			id := int32(len(u.Packages))
 			u.Packages = append(u.Packages, b)
+			u.Layer = append(u.Layer, li)
 			u.byName[b.Package] = append(u.byName[b.Package], id)
 		}
 	}
 	for _, ids := range u.byName {
 		if len(ids) > 1 {
 			sort.SliceStable(ids, func(i, j int) bool {
-				return version.Compare(u.Packages[ids[i]].version, u.Packages[ids[j]].version) > 0
+				a, b := ids[i], ids[j]
+				if u.Layer[a] != u.Layer[b] {
+					return u.Layer[a] < u.Layer[b]
+				}
+				return version.Compare(u.Packages[a].version, u.Packages[b].version) > 0
 			})
 		}
 	}
@@ -102,7 +104,7 @@ func NewUniverse(arch string, layers ...[]*BinaryPackage) *Universe {
 
 // Candidates returns the packages that satisfy one possibility as a
 // dependency of a package of the native architecture, best first: real
-// packages newest first, then providers in index order.
+// packages by layer then newest first, then providers in layer order.
 func (u *Universe) Candidates(p Possibility) []int32 {
 	k := candKey{p.Name, p.Arch, p.Operator, p.Version}
 	if k.qual == "native" || k.qual == u.Arch {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/packyard/packyard/internal/plan"
@@ -20,7 +21,17 @@ func main() {
 	explain := flag.Bool("explain", false, "print reasons as JSON")
 	workers := flag.Int("j", 0, "workers (0: all CPUs)")
 	timing := flag.Bool("timing", false, "print phase timings on stderr")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if flag.NArg() != 2 {
 		fmt.Fprintln(os.Stderr, "usage: checkall [-arch A] Packages Sources")
 		os.Exit(2)

@@ -5,12 +5,14 @@ package solver
 type Solver struct {
 	p *Problem
 
-	lits    []Lit   // clause literals, mutable order (watches)
-	cstart  []int32 // per clause
-	clen    []int32
-	dead    []bool
-	nBase   int32 // clauses [0,nBase) come from the Problem
-	baseLit int
+	lits   []Lit   // clause literals, mutable order (watches)
+	cstart []int32 // per clause
+	clen   []int32
+	dead   []bool
+	nBase  int32 // clauses [0,nBase) come from the Problem
+	// clauses [tempStart,len) were added by the current Solve
+	tempStart int32
+	baseLit   int
 
 	watches [][]watch // by literal: clauses watching it
 
@@ -23,14 +25,26 @@ type Solver struct {
 	baseline int // trail length of the permanent level-0 facts
 	broken   bool
 
-	tempReq map[int32][][]Lit // requirements added for one Solve, original order
-	scanPos int
-	seen    []bool
-	decided []int32 // per variable: the variable whose requirement a decision satisfied
-	learnt  []Lit
-	scratch []Lit
-	cur     confl
-	first   Conflict
+	tempVar int32   // variable with temporary requirements, or -1
+	tempReq [][]Lit // its requirements for one Solve, original order
+
+	// The base: a model of the base assumptions kept as a prefix of the
+	// trail (levels 1..baseLevel), so that each Solve only adds its own
+	// part. baseLevel < 0 when there is no valid base.
+	baseAssume []Lit
+	baseLevel  int32
+	baseTrail  int
+	baseUnsat  bool
+
+	forbidden []Lit  // extra level-0 facts (SetForbidden)
+	avoid     []bool // per variable: decide only when no other choice (SetAvoid)
+	scanPos   int
+	seen      []bool
+	decided   []int32 // per variable: the variable whose requirement a decision satisfied
+	learnt    []Lit
+	scratch   []Lit
+	cur       confl
+	first     Conflict
 
 	// Stats.
 	Conflicts int
@@ -66,15 +80,16 @@ type Temp struct {
 func New(p *Problem) *Solver {
 	n := p.numVars
 	s := &Solver{
-		p:       p,
-		lits:    append([]Lit(nil), p.lits...),
-		assign:  make([]int8, n),
-		level:   make([]int32, n),
-		reason:  make([]int32, n),
-		seen:    make([]bool, n),
-		decided: make([]int32, n),
-		watches: make([][]watch, 2*int(n)),
-		tempReq: map[int32][][]Lit{},
+		p:         p,
+		lits:      append([]Lit(nil), p.lits...),
+		assign:    make([]int8, n),
+		level:     make([]int32, n),
+		reason:    make([]int32, n),
+		seen:      make([]bool, n),
+		decided:   make([]int32, n),
+		watches:   make([][]watch, 2*int(n)),
+		tempVar:   -1,
+		baseLevel: -1,
 	}
 	nc := int32(len(p.starts) - 1)
 	s.cstart = make([]int32, nc)
@@ -85,6 +100,7 @@ func New(p *Problem) *Solver {
 		s.clen[c] = p.starts[c+1] - p.starts[c]
 	}
 	s.nBase = nc
+	s.tempStart = nc
 	s.baseLit = len(s.lits)
 	s.attachAll()
 	for _, u := range p.units {
@@ -342,12 +358,12 @@ func (s *Solver) reset() {
 	s.trail = s.trail[:s.baseline]
 	s.qhead = s.baseline
 	s.scanPos = 0
-	for c := s.nBase; c < int32(len(s.dead)); c++ {
+	for c := s.tempStart; c < int32(len(s.dead)); c++ {
 		s.dead[c] = true
 	}
-	for v := range s.tempReq {
-		delete(s.tempReq, v)
-	}
+	s.tempStart = int32(len(s.dead))
+	s.tempVar, s.tempReq = -1, s.tempReq[:0]
+	s.baseLevel = -1
 	s.first = Conflict{}
 	if len(s.lits)-s.baseLit > s.baseLit/2+1<<16 {
 		s.compact()
@@ -361,6 +377,7 @@ func (s *Solver) compact() {
 	s.cstart = s.cstart[:s.nBase]
 	s.clen = s.clen[:s.nBase]
 	s.dead = s.dead[:s.nBase]
+	s.tempStart = s.nBase
 	s.attachAll()
 	s.qhead = 0
 	if s.propagate() {
@@ -368,37 +385,123 @@ func (s *Solver) compact() {
 	}
 }
 
-// Solve reports whether there is an assignment that makes all assumptions
-// true and satisfies the Problem plus the temporary constraints. After a true
-// result, Model and Value describe the installation set until the next Solve.
-func (s *Solver) Solve(assumptions []Lit, temps ...Temp) bool {
+// SetBase makes assumptions the base of every later Solve: they are solved
+// once to a model that is kept, and each Solve extends it instead of
+// starting over (falling back to a full search when the extension needs a
+// different base). It reports whether the base assumptions are satisfiable.
+func (s *Solver) SetBase(assumptions []Lit) bool {
+	s.baseAssume = append(s.baseAssume[:0], assumptions...)
+	s.baseUnsat = !s.buildBase()
+	return !s.baseUnsat
+}
+
+func (s *Solver) buildBase() bool {
 	s.reset()
 	if s.broken {
 		return false
 	}
-	for _, t := range temps {
-		for _, alts := range t.Requires {
-			lits := make([]Lit, 0, len(alts)+1)
-			lits = append(lits, Neg(t.Var))
-			for _, a := range alts {
-				lits = append(lits, Pos(a))
-			}
-			s.tempReq[t.Var] = append(s.tempReq[t.Var], lits)
-			if len(alts) == 0 {
-				s.first = Conflict{Found: true, Clause: lits}
+	if s.search(s.baseAssume, -1) != sat {
+		s.baseLevel = -1
+		return false
+	}
+	s.baseLevel = s.decisionLevel()
+	s.baseTrail = len(s.trail)
+	s.tempStart = int32(len(s.dead))
+	return true
+}
+
+// Solve reports whether there is an assignment that makes the base
+// assumptions (see SetBase) and lit true and satisfies the Problem plus the
+// temporary constraints of temp (which should be on lit's variable). After a
+// true result, Model and Value describe the installation set until the next
+// Solve.
+func (s *Solver) Solve(lit Lit, temp Temp) bool {
+	if s.baseLevel < 0 && !s.baseUnsat {
+		s.baseUnsat = !s.buildBase()
+	}
+	if s.baseLevel >= 0 {
+		s.backtrack(s.baseLevel)
+		for c := s.tempStart; c < int32(len(s.dead)); c++ {
+			s.dead[c] = true
+		}
+		s.tempStart = int32(len(s.dead))
+		s.scanPos = s.baseTrail
+		s.first = Conflict{}
+		s.tempVar, s.tempReq = -1, s.tempReq[:0]
+		if s.addTemp(temp) {
+			switch s.search(s.baseAssume, lit) {
+			case sat:
+				return true
+			case unsat:
+				s.baseLevel = -1
 				return false
 			}
-			s.attach(s.addClause(lits))
-		}
-		for _, q := range t.Conflicts {
-			if q == t.Var {
-				continue
-			}
-			s.attach(s.addClause([]Lit{Neg(t.Var), Neg(q)}))
 		}
 	}
-	return s.search(assumptions)
+	// Full search from level 0 with the base assumptions and lit as
+	// assumptions; the base is rebuilt by the next Solve.
+	first := s.first
+	s.reset()
+	if s.broken {
+		return false
+	}
+	if !s.addTemp(temp) {
+		return false
+	}
+	if first.Found {
+		s.first = first
+	}
+	return s.search(append(append([]Lit(nil), s.baseAssume...), lit), -1) == sat
 }
+
+// addTemp installs temporary constraints; it reports false when one of the
+// requirements has no alternative at all.
+func (s *Solver) addTemp(t Temp) bool {
+	s.tempVar = t.Var
+	for _, alts := range t.Requires {
+		lits := make([]Lit, 0, len(alts)+1)
+		lits = append(lits, Neg(t.Var))
+		for _, a := range alts {
+			lits = append(lits, Pos(a))
+		}
+		s.tempReq = append(s.tempReq, lits)
+		if len(alts) == 0 {
+			s.first = Conflict{Found: true, Clause: lits, A: t.Var, ChainA: []int32{t.Var}}
+			return false
+		}
+		s.attachNew(s.addClause(lits))
+	}
+	for _, q := range t.Conflicts {
+		if q != t.Var {
+			s.attachNew(s.addClause([]Lit{Neg(t.Var), Neg(q)}))
+		}
+	}
+	return true
+}
+
+// attachNew watches a clause added while variables are assigned: it moves
+// non-false literals to the watched positions first.
+func (s *Solver) attachNew(c int32) {
+	st := s.cstart[c]
+	cl := s.lits[st : st+s.clen[c]]
+	for w := 0; w < 2 && w < len(cl); w++ {
+		for k := w; k < len(cl); k++ {
+			if s.value(cl[k]) != -1 {
+				cl[w], cl[k] = cl[k], cl[w]
+				break
+			}
+		}
+	}
+	s.attach(c)
+}
+
+type result int
+
+const (
+	unsat result = iota
+	sat
+	unknown // the sticky literal became false above level 0: retry in full
+)
 
 func (s *Solver) recordFirst() {
 	if s.first.Found {
@@ -454,13 +557,13 @@ func (s *Solver) Chain(v int32) []int32 {
 	return rev
 }
 
-func (s *Solver) search(assumptions []Lit) bool {
+func (s *Solver) search(assumptions []Lit, sticky Lit) result {
 	for {
 		if s.propagate() {
 			s.Conflicts++
 			s.recordFirst()
 			if s.decisionLevel() == 0 {
-				return false
+				return unsat
 			}
 			learnt, bt := s.analyze()
 			s.backtrack(bt)
@@ -480,7 +583,7 @@ func (s *Solver) search(assumptions []Lit) bool {
 			case 1:
 				s.trailLim = append(s.trailLim, int32(len(s.trail)))
 			case -1:
-				return false
+				return unsat
 			default:
 				s.trailLim = append(s.trailLim, int32(len(s.trail)))
 				s.decided[a.Var()] = -1
@@ -488,9 +591,20 @@ func (s *Solver) search(assumptions []Lit) bool {
 			}
 			continue
 		}
+		if sticky >= 0 {
+			switch s.value(sticky) {
+			case -1:
+				return unknown
+			case 0:
+				s.trailLim = append(s.trailLim, int32(len(s.trail)))
+				s.decided[sticky.Var()] = -1
+				s.enqueue(sticky, -1)
+				continue
+			}
+		}
 		next, parent, ok := s.pickBranch()
 		if !ok {
-			return true
+			return sat
 		}
 		s.Decisions++
 		s.decided[next.Var()] = parent
@@ -514,9 +628,11 @@ func (s *Solver) pickBranch() (Lit, int32, bool) {
 				return lit, v, true
 			}
 		}
-		for _, cl := range s.tempReq[v] {
-			if lit, open := s.open(cl[1:]); open {
-				return lit, v, true
+		if v == s.tempVar {
+			for _, cl := range s.tempReq {
+				if lit, open := s.open(cl[1:]); open {
+					return lit, v, true
+				}
 			}
 		}
 	}
@@ -524,21 +640,68 @@ func (s *Solver) pickBranch() (Lit, int32, bool) {
 }
 
 func (s *Solver) open(alts []Lit) (Lit, bool) {
-	var cand Lit = -1
+	var cand, avoided Lit = -1, -1
 	for _, a := range alts {
 		switch s.value(a) {
 		case 1:
 			return 0, false
 		case 0:
-			if cand < 0 {
+			if s.avoid != nil && s.avoid[a.Var()] {
+				if avoided < 0 {
+					avoided = a
+				}
+			} else if cand < 0 {
 				cand = a
 			}
 		}
 	}
 	if cand < 0 {
+		cand = avoided
+	}
+	if cand < 0 {
 		return 0, false
 	}
 	return cand, true
+}
+
+// SetForbidden makes the variables false in every later Solve (replacing
+// the previous set). It recomputes the level-0 facts, which costs one pass
+// of unit propagation over the Problem.
+func (s *Solver) SetForbidden(vars []int32) {
+	s.forbidden = s.forbidden[:0]
+	for _, v := range vars {
+		s.forbidden = append(s.forbidden, Neg(v))
+	}
+	s.reset()
+	for _, l := range s.trail {
+		s.assign[l.Var()] = 0
+	}
+	s.trail = s.trail[:0]
+	s.qhead = 0
+	s.broken = false
+	for _, u := range s.p.units {
+		if !s.enqueue(u, -1) {
+			s.broken = true
+		}
+	}
+	for _, u := range s.forbidden {
+		if !s.enqueue(u, -1) {
+			s.broken = true
+		}
+	}
+	if s.propagate() {
+		s.broken = true
+	}
+	s.baseline = len(s.trail)
+	s.baseUnsat = false
+}
+
+// SetAvoid marks variables (avoid[v]) that decisions choose only when a
+// requirement has no other unassigned alternative: a preference, not a
+// constraint. The slice is read, not copied; nil clears it.
+func (s *Solver) SetAvoid(avoid []bool) {
+	s.avoid = avoid
+	s.reset()
 }
 
 // Model returns the variables that are true, in the order they were set.

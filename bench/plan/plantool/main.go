@@ -1,0 +1,99 @@
+// Command plantool plans builds from index files, for benchmarks and manual
+// checks of the planner:
+//
+//	plantool -packages P -sources S [-from-sources S2 -from-packages P2] [-bootstrap] [-json|-dot] TARGET...
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/packyard/packyard/internal/plan"
+	"github.com/packyard/packyard/internal/plan/indexfile"
+)
+
+func main() {
+	arch := flag.String("arch", "amd64", "native architecture")
+	packages := flag.String("packages", "", "target distribution Packages")
+	sources := flag.String("sources", "", "target distribution Sources (optional)")
+	fromSources := flag.String("from-sources", "", "Sources to take targets and build-deps from (backports)")
+	fromPackages := flag.String("from-packages", "", "Packages built from -from-sources")
+	bootstrap := flag.Bool("bootstrap", false, "treat the targets' existing binaries as unavailable")
+	asJSON := flag.Bool("json", false, "JSON output")
+	asDot := flag.Bool("dot", false, "Graphviz output")
+	repeat := flag.Int("repeat", 1, "plan this many times and report the median time")
+	flag.Parse()
+	die := func(err error) {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	t0 := time.Now()
+	in := plan.Input{Arch: *arch}
+	var err error
+	if in.Binaries, err = indexfile.ReadPackages(*packages); err != nil {
+		die(err)
+	}
+	if *fromSources != "" {
+		a := plan.SourceArchive{Name: "from"}
+		if a.Sources, err = indexfile.ReadSources(*fromSources); err != nil {
+			die(err)
+		}
+		if *fromPackages != "" {
+			if a.Binaries, err = indexfile.ReadPackages(*fromPackages); err != nil {
+				die(err)
+			}
+		}
+		in.Archives = append(in.Archives, a)
+	}
+	if *sources != "" {
+		a := plan.SourceArchive{Name: "to", Binaries: in.Binaries}
+		if a.Sources, err = indexfile.ReadSources(*sources); err != nil {
+			die(err)
+		}
+		in.Archives = append(in.Archives, a)
+	}
+	t1 := time.Now()
+	p := plan.NewPlanner(in, plan.Options{BuildDeps: true, Bootstrap: *bootstrap})
+	t2 := time.Now()
+	var targets []plan.Target
+	for _, a := range flag.Args() {
+		targets = append(targets, plan.Target{Name: a})
+	}
+	var pl *plan.Plan
+	var perr error
+	var times []time.Duration
+	for i := 0; i < *repeat; i++ {
+		t := time.Now()
+		pl, perr = p.Plan(targets)
+		times = append(times, time.Since(t))
+	}
+	fmt.Fprintf(os.Stderr, "load %v compile %v plan %v (median of %d)\n", t1.Sub(t0), t2.Sub(t1), median(times), len(times))
+	if pl != nil {
+		switch {
+		case *asJSON:
+			plan.WriteJSON(os.Stdout, pl)
+		case *asDot:
+			plan.WriteDot(os.Stdout, pl)
+		default:
+			plan.WriteText(os.Stdout, pl)
+		}
+	}
+	if perr != nil {
+		fmt.Fprintln(os.Stderr, "error:", perr)
+		os.Exit(3)
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[len(s)/2]
+}
