@@ -192,3 +192,10 @@ func TestPathTricksRejected(t *testing.T) {
 		}
 	}
 }
+
+func refreshedPantry(t *testing.T, p *Pantry) {
+	t.Helper()
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+}
