@@ -50,8 +50,10 @@ type txn struct {
 	reason string
 	// date, when set, is the Date of the new generation (else now).
 	date time.Time
-	// allowDowngrade lets lower versions replace higher ones (copy, rollback).
+	// allowDowngrade lets lower versions replace higher ones.
 	allowDowngrade bool
+	// replace, when set, is the complete new set of indexes (rollback).
+	replace map[string][]chunkRef
 }
 
 func (r *Repo) begin(t *target, reason string) (*txn, error) {
@@ -109,6 +111,9 @@ func (x *txn) specs() []indexSpec {
 			extra = append(extra, k)
 		}
 	}
+	for k := range x.replace {
+		extra = append(extra, k)
+	}
 	for k := range x.work {
 		extra = append(extra, k)
 	}
@@ -135,6 +140,16 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 		m.Parent = x.prev.Generation
 		for k, v := range x.prev.Indexes {
 			m.Indexes[k] = v
+		}
+	}
+	if x.replace != nil {
+		for k := range m.Indexes {
+			changed[k] = true
+		}
+		m.Indexes = map[string][]chunkRef{}
+		for k, v := range x.replace {
+			m.Indexes[k] = v
+			changed[k] = true
 		}
 	}
 	for k, w := range x.work {
