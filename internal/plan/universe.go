@@ -231,12 +231,30 @@ func (u *Universe) addConflicts(b *solver.Builder, v int32, pkg *BinaryPackage) 
 					u.addSameConflict(b, v, pkg, p)
 					continue
 				}
+				// dose3 does not apply a conflict on a name the package
+				// provides itself to the real packages of that name, only
+				// to the other providers.
+				self := providesName(pkg, p.Name)
 				for _, c := range u.Candidates(p) {
+					if self && u.Packages[c].Package == p.Name {
+						continue
+					}
 					b.Conflict(v, c)
 				}
 			}
 		}
 	}
+}
+
+func providesName(pkg *BinaryPackage, name string) bool {
+	for _, r := range pkg.Provides.Relations {
+		for _, pp := range r.Possibilities {
+			if pp.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // addSameConflict applies dose3's reading of a Conflicts/Breaks entry of a
@@ -247,16 +265,7 @@ func (u *Universe) addConflicts(b *solver.Builder, v int32, pkg *BinaryPackage) 
 // provider.
 func (u *Universe) addSameConflict(b *solver.Builder, v int32, pkg *BinaryPackage, p Possibility) {
 	_, real := u.byName[p.Name]
-	self := p.Name == pkg.Package
-	if !self && p.Operator == "" {
-		for _, r := range pkg.Provides.Relations {
-			for _, pp := range r.Possibilities {
-				if pp.Name == p.Name {
-					self = true
-				}
-			}
-		}
-	}
+	self := p.Name == pkg.Package || (p.Operator == "" && providesName(pkg, p.Name))
 	switch {
 	case real && !self:
 		for _, c := range u.Candidates(p) {
