@@ -279,7 +279,15 @@ func (st *planState) fail(it *Item, sr sourceReq) {
 		return
 	}
 	st.solve(it, p.active, false, nil)
-	for _, r := range p.u.explain(p.s, it.src, sr) {
+	unavailable := func(v int32) bool {
+		src := p.predictedSrc[v]
+		if src == "" {
+			return false
+		}
+		_, in := st.byName[src]
+		return !in || src == it.Source
+	}
+	for _, r := range p.u.explainWith(p.s, it.src, sr, unavailable) {
 		st.missing = append(st.missing, Missing{Source: it.Source, Version: it.Version, Reason: r})
 	}
 }

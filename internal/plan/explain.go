@@ -13,7 +13,7 @@ func (u *Universe) varName(v int32, src *SourcePackage) string {
 		return "essential"
 	case v == u.varBase:
 		return "build-essential"
-	case v == u.varSource:
+	case v == u.varSource && src != nil:
 		return "src:" + src.Package + " (" + src.Version + ")"
 	case v >= 0 && int(v) < len(u.Packages):
 		p := u.Packages[v]
@@ -31,6 +31,12 @@ func (u *Universe) chainNames(chain []int32, src *SourcePackage) []string {
 }
 
 func (u *Universe) explain(s *solver.Solver, src *SourcePackage, sr sourceReq) []Reason {
+	return u.explainWith(s, src, sr, nil)
+}
+
+// explainWith explains a failed Solve; unavailable marks packages the
+// caller made unavailable (they are reported as missing, not explained).
+func (u *Universe) explainWith(s *solver.Solver, src *SourcePackage, sr sourceReq, unavailable func(int32) bool) []Reason {
 	fc := s.FirstConflict()
 	s.ResetBase()
 	srcName := u.varName(u.varSource, src)
@@ -46,6 +52,25 @@ func (u *Universe) explain(s *solver.Solver, src *SourcePackage, sr sourceReq) [
 	if len(reasons) > 0 {
 		return reasons
 	}
+	allUnavailable := func(alts []int32) bool {
+		if unavailable == nil {
+			return false
+		}
+		for _, a := range alts {
+			if !unavailable(a) {
+				return false
+			}
+		}
+		return true
+	}
+	for i, alts := range sr.requires {
+		if allUnavailable(alts) {
+			reasons = append(reasons, Reason{Kind: "missing", Relation: sr.relations[i].String(), Chain: []string{srcName}})
+		}
+	}
+	if len(reasons) > 0 {
+		return reasons
+	}
 	fixedFalse := func(alts []int32) bool {
 		for _, a := range alts {
 			if s.Value(a) != -1 {
@@ -55,11 +80,11 @@ func (u *Universe) explain(s *solver.Solver, src *SourcePackage, sr sourceReq) [
 		return true
 	}
 	if fixedFalse(u.buildEssential) {
-		return []Reason{u.explainFalse(s, u.buildEssential[0], []string{srcName, "build-essential"})}
+		return []Reason{u.explainFalse(s, u.buildEssential[0], []string{srcName, "build-essential"}, unavailable)}
 	}
 	for i, alts := range sr.requires {
 		if fixedFalse(alts) {
-			return []Reason{u.explainFalse(s, alts[0], []string{srcName})}
+			return []Reason{u.explainFalse(s, alts[0], []string{srcName}, unavailable)}
 		}
 		_ = i
 	}
@@ -85,7 +110,7 @@ func (u *Universe) explain(s *solver.Solver, src *SourcePackage, sr sourceReq) [
 // explainFalse explains why package v can never be installed: one of its
 // relations has no installable candidate (followed down to a relation with
 // none at all), or it conflicts with a package that is always installed.
-func (u *Universe) explainFalse(s *solver.Solver, v int32, chain []string) Reason {
+func (u *Universe) explainFalse(s *solver.Solver, v int32, chain []string, unavailable func(int32) bool) Reason {
 	visited := map[int32]bool{}
 	for !visited[v] {
 		visited[v] = true
@@ -103,6 +128,17 @@ func (u *Universe) explainFalse(s *solver.Solver, v int32, chain []string) Reaso
 					if s.Value(a) != -1 {
 						all = false
 						break
+					}
+				}
+				if all && unavailable != nil {
+					none := true
+					for _, a := range alts {
+						if !unavailable(a) {
+							none = false
+						}
+					}
+					if none {
+						return Reason{Kind: "missing", Relation: r.String(), Chain: chain}
 					}
 				}
 				if all && next < 0 {

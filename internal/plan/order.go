@@ -31,10 +31,7 @@ func (st *planState) order() {
 				Binary: p.u.Packages[v].Package, Chain: p.u.chainNames(p.s.Chain(v), it.src)})
 		}
 	}
-	for _, scc := range st.sccs() {
-		if len(scc) > 1 {
-			st.relax(scc)
-		}
+	for st.relaxOne() {
 	}
 	for _, scc := range st.sccs() {
 		if len(scc) > 1 {
@@ -44,29 +41,33 @@ func (st *planState) order() {
 	st.stages()
 }
 
-// relax removes edges inside a strongly connected component that are only
-// preferences: the item builds without the other item's new binaries,
-// using the index's.
-func (st *planState) relax(scc []*Item) {
-	in := map[*Item]bool{}
-	for _, it := range scc {
-		in[it] = true
-	}
-	for _, it := range scc {
-		var keep []Edge
-		for _, e := range st.edges[it] {
-			dep := st.byName[e.Source]
-			if in[dep] {
+// relaxOne removes one edge inside a cycle that is only a preference: the
+// item builds without the other item's new binaries, using the index's. It
+// reports whether it removed one.
+func (st *planState) relaxOne() bool {
+	for _, scc := range st.sccs() {
+		if len(scc) < 2 {
+			continue
+		}
+		in := map[*Item]bool{}
+		for _, it := range scc {
+			in[it] = true
+		}
+		for _, it := range scc {
+			for i, e := range st.edges[it] {
+				if !in[st.byName[e.Source]] {
+					continue
+				}
 				if ok, _ := st.solve(it, st.p.active, false, st.p.predicted[e.Source]); ok {
 					st.notes = append(st.notes, it.Source+" builds against the index's "+e.Binary+
 						" instead of waiting for "+e.Source+", to break a cycle")
-					continue
+					st.edges[it] = append(st.edges[it][:i:i], st.edges[it][i+1:]...)
+					return true
 				}
 			}
-			keep = append(keep, e)
 		}
-		st.edges[it] = keep
 	}
+	return false
 }
 
 // sccs returns the strongly connected components (Tarjan), each sorted by
