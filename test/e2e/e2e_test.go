@@ -1,0 +1,286 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/packyard/packyard/internal/config"
+)
+
+// harness runs the packyard binary against one config and workspace.
+type harness struct {
+	t      *testing.T
+	bin    string
+	config string
+	ws     string
+	env    []string
+}
+
+func newHarness(t *testing.T, dir string) *harness {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("end-to-end tests need root")
+	}
+	bin := filepath.Join(dir, "packyard")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/packyard").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	h := &harness{t: t, bin: bin, config: filepath.Join(dir, "config.yaml"), ws: filepath.Join(dir, "ws")}
+	h.env = append(os.Environ(), "PACKYARD_CONFIG="+h.config)
+	return h
+}
+
+// run runs packyard with args and returns stdout, stderr and the exit code.
+func (h *harness) run(args ...string) (string, string, int) {
+	h.t.Helper()
+	cmd := exec.Command(h.bin, args...)
+	cmd.Env = h.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		h.t.Fatalf("running packyard: %v", err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func (h *harness) mustRun(args ...string) string {
+	h.t.Helper()
+	out, errOut, code := h.run(args...)
+	if code != 0 {
+		h.t.Fatalf("packyard %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// TestBuildPublishInstall is issue 2's proof: build hello and cjson (cmake)
+// from the Debian archive, then install both with apt-get from packyard's
+// signed repository in a fresh root filesystem.
+func TestBuildPublishInstall(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, dir)
+	h.mustRun("init", "--workspace", h.ws)
+	cfg, err := config.Load(h.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Idempotent init: same key, same config.
+	before, _ := os.ReadFile(h.config)
+	out := h.mustRun("init")
+	if !strings.Contains(out, "exists; kept") {
+		t.Errorf("second init output = %q; want the key kept", out)
+	}
+	after, _ := os.ReadFile(h.config)
+	if !bytes.Equal(before, after) {
+		t.Errorf("second init changed the config")
+	}
+	h.mustRun("refresh")
+
+	out = h.mustRun("build", "hello")
+	line := aptLine(t, out)
+	t.Logf("apt line: %s", line)
+	checkRunRecord(t, h.ws, "build", "hello_")
+	h.mustRun("build", "cjson")
+
+	root := freshRoot(t, dir, cfg)
+	installFromRepo(t, root, h.ws, line)
+
+	t.Run("unknown source", func(t *testing.T) {
+		_, errOut, code := h.run("build", "no-such-source-package-xyz")
+		if code != 9 {
+			t.Errorf("exit = %d; want 9\n%s", code, errOut)
+		}
+		if !strings.Contains(errOut, "no-such-source-package-xyz") {
+			t.Errorf("stderr = %q; want it to name the package", errOut)
+		}
+	})
+	t.Run("dsc with wrong hash", func(t *testing.T) {
+		src := filepath.Join(h.ws, "sources", "hello")
+		bad := filepath.Join(dir, "bad")
+		copyDir(t, src, bad)
+		tars, _ := filepath.Glob(filepath.Join(bad, "*", "*.debian.tar.*"))
+		if len(tars) == 0 {
+			t.Fatal("no hello debian tarball fetched")
+		}
+		f, _ := os.OpenFile(tars[0], os.O_WRONLY|os.O_APPEND, 0)
+		f.Write([]byte("x"))
+		f.Close()
+		dscs, _ := filepath.Glob(filepath.Join(bad, "*", "*.dsc"))
+		before := repoState(t, h.ws)
+		_, errOut, code := h.run("build", dscs[0])
+		if code != 4 {
+			t.Errorf("exit = %d; want 4\n%s", code, errOut)
+		}
+		if !strings.Contains(errOut, filepath.Base(tars[0])) {
+			t.Errorf("stderr = %q; want it to name %s", errOut, filepath.Base(tars[0]))
+		}
+		if after := repoState(t, h.ws); after != before {
+			t.Errorf("repository changed by a rejected build")
+		}
+	})
+	t.Run("tree without debian", func(t *testing.T) {
+		tree := filepath.Join(dir, "nodebian")
+		os.MkdirAll(tree, 0o755)
+		os.WriteFile(filepath.Join(tree, "README"), []byte("hi\n"), 0o644)
+		_, errOut, code := h.run("build", tree)
+		if code != 2 {
+			t.Errorf("exit = %d; want 2\n%s", code, errOut)
+		}
+		if !strings.Contains(errOut, "debian") {
+			t.Errorf("stderr = %q; want it to mention debian/", errOut)
+		}
+	})
+	t.Run("failing build", func(t *testing.T) {
+		tree := failingTree(t, dir)
+		before := repoState(t, h.ws)
+		out, errOut, code := h.run("build", tree)
+		if code != 10 {
+			t.Errorf("exit = %d; want 10\n%s\n%s", code, out, errOut)
+		}
+		if !strings.Contains(out+errOut, "build.log") {
+			t.Errorf("output does not give the log path:\n%s\n%s", out, errOut)
+		}
+		if after := repoState(t, h.ws); after != before {
+			t.Errorf("repository changed by a failed build")
+		}
+	})
+	t.Run("missing host tool", func(t *testing.T) {
+		cmd := exec.Command(h.bin, "build", "hello")
+		empty := t.TempDir()
+		cmd.Env = append(h.env, "PATH="+empty)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 7 {
+			t.Errorf("exit = %v; want 7\n%s", err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "apt-get install") {
+			t.Errorf("stderr = %q; want the Debian package to install", stderr.String())
+		}
+	})
+}
+
+var aptLineRe = regexp.MustCompile(`(?m)^deb \[signed-by=[^\]]+\] \S+ \S+ .+$`)
+
+func aptLine(t *testing.T, out string) string {
+	t.Helper()
+	line := aptLineRe.FindString(out)
+	if line == "" {
+		t.Fatalf("build output has no apt sources line:\n%s", out)
+	}
+	return line
+}
+
+// checkRunRecord checks the newest run record of command.
+func checkRunRecord(t *testing.T, ws, command, artifactPrefix string) {
+	t.Helper()
+	runs, _ := filepath.Glob(filepath.Join(ws, "runs", "*-"+command+"-*"))
+	if len(runs) == 0 {
+		t.Fatalf("no %s run record", command)
+	}
+	dir := runs[len(runs)-1]
+	var s struct {
+		Command  string `json:"command"`
+		Status   string `json:"status"`
+		ExitCode int    `json:"exit_code"`
+	}
+	readJSON(t, filepath.Join(dir, "summary.json"), &s)
+	if s.Command != command || s.Status != "ok" || s.ExitCode != 0 {
+		t.Errorf("summary.json = %+v; want command %s, ok, exit 0", s, command)
+	}
+	var a struct {
+		Command   []string `json:"command"`
+		Artifacts []struct {
+			Name   string `json:"name"`
+			Size   int64  `json:"size"`
+			SHA256 string `json:"sha256"`
+		} `json:"artifacts"`
+	}
+	readJSON(t, filepath.Join(dir, "artifacts.json"), &a)
+	found := false
+	for _, f := range a.Artifacts {
+		if strings.HasPrefix(f.Name, artifactPrefix) && strings.HasSuffix(f.Name, ".deb") && f.Size > 0 && len(f.SHA256) == 64 {
+			found = true
+		}
+	}
+	if !found || len(a.Command) == 0 {
+		t.Errorf("artifacts.json lacks the builder command or a %s*.deb with size and sha256: %+v", artifactPrefix, a)
+	}
+	ev, err := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	if err != nil || !bytes.Contains(ev, []byte(`"publish.done"`)) {
+		t.Errorf("events.jsonl lacks publish.done (err %v)", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "logs", "build.log")); err != nil || fi.Size() == 0 {
+		t.Errorf("logs/build.log missing or empty: %v", err)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// repoState fingerprints the published repository: every file's path and size.
+func repoState(t *testing.T, ws string) string {
+	t.Helper()
+	var b strings.Builder
+	root := filepath.Join(ws, "repo")
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			target, _ := os.Readlink(p)
+			b.WriteString(p + " " + target + " " + fi.ModTime().String() + "\n")
+		}
+		return nil
+	})
+	return b.String()
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+}
+
+// failingTree writes a native source package whose build fails.
+func failingTree(t *testing.T, dir string) string {
+	t.Helper()
+	tree := filepath.Join(dir, "failpkg")
+	files := map[string]string{
+		"debian/control":       "Source: failpkg\nSection: misc\nPriority: optional\nMaintainer: T <t@example.invalid>\nBuild-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n\nPackage: failpkg\nArchitecture: all\nDescription: fails\n always fails to build\n",
+		"debian/changelog":     "failpkg (1.0) unstable; urgency=medium\n\n  * Fail.\n\n -- T <t@example.invalid>  Mon, 01 Jan 2024 00:00:00 +0000\n",
+		"debian/rules":         "#!/usr/bin/make -f\n%:\n\tdh $@\noverride_dh_auto_build:\n\techo deliberate failure; exit 1\n",
+		"debian/source/format": "3.0 (native)\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(tree, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		mode := os.FileMode(0o644)
+		if name == "debian/rules" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tree
+}
