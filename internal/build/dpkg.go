@@ -64,6 +64,10 @@ func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) 
 	if req.Arch != "" && req.Arch != req.Env.Architecture {
 		return nil, fmt.Errorf("building for %s in a %s environment is not supported", req.Arch, req.Env.Architecture)
 	}
+	if req.SourceTree != "" {
+		// A tree is built into a source package too, so it can be published.
+		req.Source = true
+	}
 	j := &job{req: req}
 	if err := j.identify(); err != nil {
 		return nil, err
@@ -203,7 +207,7 @@ func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
 		}
 		return res, j.fail("build", runErr)
 	}
-	files, err := collect(j.sess.BuildDir, j.req.OutDir, j.req.Source || j.req.SourceTree != "")
+	files, err := collect(j.sess.BuildDir, j.req.OutDir, j.req.Source)
 	if err != nil {
 		return res, j.fail("collect", err)
 	}

@@ -195,3 +195,83 @@ func TestBuildSourceTreeWithoutDebian(t *testing.T) {
 		t.Fatalf("Build(tree without debian/) = %v; want ErrNotSourceTree", err)
 	}
 }
+
+// writeNative writes a minimal native source package whose debian/rules
+// runs rulesBody for every target.
+func writeNative(t *testing.T, dir, name, rulesBody string) {
+	t.Helper()
+	files := map[string]string{
+		"debian/changelog": name + " (1.0) unstable; urgency=medium\n\n  * Test.\n\n -- Packyard Test <test@example.org>  Sat, 21 Nov 2026 10:00:00 +0000\n",
+		"debian/control": "Source: " + name + "\nSection: misc\nPriority: optional\nMaintainer: Packyard Test <test@example.org>\nRules-Requires-Root: no\nStandards-Version: 4.6.2\n\n" +
+			"Package: " + name + "\nArchitecture: all\nDescription: packyard test package\n test\n",
+		"debian/source/format": "3.0 (native)\n",
+		"debian/rules":         "#!/usr/bin/make -f\n%:\n\t" + rulesBody + "\n",
+	}
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if p == "debian/rules" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(full, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBuildFailureReturnsError(t *testing.T) {
+	_, mgr, e := testEnv(t)
+	tree := filepath.Join(t.TempDir(), "failing-1.0")
+	writeNative(t, tree, "failing", "echo this build fails on purpose; exit 3")
+	logPath := filepath.Join(t.TempDir(), "build.log")
+	out := t.TempDir()
+	_, err := build.NewDpkg(mgr, nil).Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: out, LogPath: logPath})
+	var be *build.Error
+	if !errors.As(err, &be) || !errors.Is(err, build.ErrBuildFailed) {
+		t.Fatalf("Build(failing) = %v; want *build.Error wrapping ErrBuildFailed", err)
+	}
+	if be.LogPath != logPath || be.Step != "build" {
+		t.Errorf("error = %+v; want step build and log %s", be, logPath)
+	}
+	log, _ := os.ReadFile(logPath)
+	if !bytes.Contains(log, []byte("this build fails on purpose")) {
+		t.Errorf("log %s lacks the failing command's output", logPath)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("failed build left %d files in OutDir", len(entries))
+	}
+}
+
+func TestBuildSourceTree(t *testing.T) {
+	cfg, mgr, e := testEnv(t)
+	dsc := fetchSource(t, cfg, "hello")
+	work := t.TempDir()
+	for _, f := range []string{"hello_2.10.orig.tar.gz", "hello_2.10.orig.tar.gz.asc"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(dsc), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree := filepath.Join(work, "hello-2.10")
+	if err := run.New(nil).Run(context.Background(), run.Cmd{Args: []string{"dpkg-source", "--extract", dsc, tree}}); err != nil {
+		t.Fatal(err)
+	}
+	d := build.NewDpkg(mgr, nil)
+	d.CacheDir = filepath.Join(cfg.WorkspaceDir().Cache(), "apt")
+	res, err := d.Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(),
+		LogPath: filepath.Join(itRoot, "logs", t.Name()+".log")})
+	if err != nil {
+		t.Fatalf("Build(source tree): %v", err)
+	}
+	for _, want := range []string{".dsc", "_amd64.deb", "_amd64.changes", ".debian.tar.xz"} {
+		if !hasFile(res.Files, want) {
+			t.Errorf("Files = %v; want one ending in %s", res.Files, want)
+		}
+	}
+}
