@@ -13,7 +13,7 @@ BIN=${PACKYARD:-$PWD/bin/packyard}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export PACKYARD_CONFIG=$work/config.yaml
-py() { "$BIN" --workspace "$work/ws" "$@"; }
+py() { "$BIN" --workspace "$work/ws" "$@" 2>>"$work/packyard.log"; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
@@ -22,7 +22,7 @@ py init >/dev/null
 # A TTL of 1ns makes every refresh ask the mirror (never "fresh" from the TTL).
 sed -i 's/^\(\s*ttl:\).*/\1 1ns/' "$PACKYARD_CONFIG"
 grep -q 'ttl: 1ns' "$PACKYARD_CONFIG" || sed -i 's/^\(\s*signed-by:.*\)$/\1\n    ttl: 1ns/' "$PACKYARD_CONFIG"
-suites=$(awk '/suites:/{f=1;next} f&&/^ *- /{print $2;next} {f=0}' "$PACKYARD_CONFIG" | tr '\n' ' ')
+suites=$(awk '/^ *suites:/{f=1;next} f&&/^ *- [^:]*$/{print $2;next} {f=0}' "$PACKYARD_CONFIG" | tr '\n' ' ' | sed 's/ $//')
 
 t0=$(now); py refresh >/dev/null; t1=$(now)
 printf 'first refresh (%s): %.2f s\n' "$suites" "$(echo "$t1 - $t0" | bc)"

@@ -163,7 +163,13 @@ func (f *fakeArchive) publish(suite string, srcs []fakeSource, opts ...func(*str
 		if packages.Len() > 0 {
 			packages.WriteString("\n")
 		}
-		fmt.Fprintf(&packages, "Package: %s\nVersion: %s\nArchitecture: amd64\nFilename: %s/%s_%s_amd64.deb\n", s.name, s.version, s.dir, s.name, s.version)
+		deb := []byte("deb of " + s.name + " " + s.version)
+		debPath := fmt.Sprintf("%s/%s_%s_amd64.deb", s.dir, s.name, s.version[strings.Index(s.version, ":")+1:]) // pool names drop the epoch
+		if !strings.Contains(s.dir, "..") && !strings.HasPrefix(s.dir, "/") {
+			f.write(debPath, deb)
+		}
+		fmt.Fprintf(&packages, "Package: %s\nVersion: %s\nArchitecture: amd64\nFilename: %s\nSize: %d\nSHA256: %s\n",
+			s.name, s.version, debPath, len(deb), sum(deb))
 	}
 	entries := map[string][]byte{}
 	add := func(path string, plain []byte, xzOnly bool) {
