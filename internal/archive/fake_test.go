@@ -34,6 +34,10 @@ type fakeArchive struct {
 	mu       sync.Mutex
 	requests []string
 	fail     map[string]int // URL path -> status to answer
+	// stallPrefix makes requests under it send half the file, signal
+	// stalled, and hang until the client goes away.
+	stallPrefix string
+	stalled     chan struct{}
 }
 
 func newFakeArchive(t *testing.T) *fakeArchive {
@@ -56,9 +60,22 @@ func newFakeArchive(t *testing.T) *fakeArchive {
 		f.mu.Lock()
 		f.requests = append(f.requests, r.URL.Path)
 		status := f.fail[r.URL.Path]
+		stall := f.stallPrefix != "" && strings.HasPrefix(r.URL.Path, f.stallPrefix)
 		f.mu.Unlock()
 		if status != 0 {
 			http.Error(w, "injected", status)
+			return
+		}
+		if stall {
+			data, _ := os.ReadFile(filepath.Join(f.root, filepath.FromSlash(r.URL.Path)))
+			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+			w.Write(data[:len(data)/2])
+			w.(http.Flusher).Flush()
+			select {
+			case f.stalled <- struct{}{}:
+			default:
+			}
+			<-r.Context().Done()
 			return
 		}
 		fs.ServeHTTP(w, r)

@@ -101,6 +101,8 @@ func (r *refresher) download(ctx context.Context, a config.Archive, suite string
 	if r.opts.Progress != nil {
 		progress, done = r.opts.Progress.Start(a.Name+" "+suite+" "+dl, want.Size)
 		defer done()
+	} else {
+		r.p.logger.Info("downloading index", "archive", a.Name, "suite", suite, "file", dl, "size", want.Size)
 	}
 	var err error
 	for i, url := range urls {
@@ -125,6 +127,8 @@ func (r *refresher) download(ctx context.Context, a config.Archive, suite string
 	}
 	im.Size, im.SHA256, im.Stanzas = size, sum, stanzas
 	r.p.logger.Debug("fetched index", "url", im.URL, "size", size)
+	r.rec.Event("refresh.index", map[string]any{"archive": a.Name, "suite": suite, "path": im.Path, "url": im.URL,
+		"downloaded_size": want.Size, "downloaded_sha256": want.SHA256, "size": size, "sha256": sum, "stanzas": stanzas})
 	return im, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,17 +48,28 @@ func TestRealArchive(t *testing.T) {
 		t.Fatalf("Refresh: %v", err)
 	}
 	t.Logf("refresh took %v: %+v", time.Since(start), res)
+	// Past the TTL with nothing changed upstream: InRelease only.
 	start = time.Now()
-	res, err = p.Refresh(ctx, nil, RefreshOptions{Force: true})
+	later := func() time.Time { return time.Now().Add(7 * time.Hour) }
+	res, err = p.Refresh(ctx, nil, RefreshOptions{Now: later})
 	if err != nil {
+		t.Fatalf("no-change Refresh: %v", err)
+	}
+	t.Logf("no-change refresh took %v", time.Since(start))
+	for _, r := range res {
+		if len(r.Fetched) != 0 {
+			t.Errorf("no-change refresh of %s %s fetched %v", r.Archive, r.Suite, r.Fetched)
+		}
+	}
+	// Forced: every index re-hashed, none downloaded unless changed upstream.
+	if res, err = p.Refresh(ctx, nil, RefreshOptions{Force: true}); err != nil {
 		t.Fatalf("forced Refresh: %v", err)
 	}
-	t.Logf("forced no-change refresh took %v", time.Since(start))
 	for _, r := range res {
-		if r.Status != StatusUpdated || len(r.Fetched) != 0 {
-			// Forced: new generation, but unchanged indexes are linked, not fetched.
-			t.Logf("forced refresh of %s %s: %s, fetched %v", r.Archive, r.Suite, r.Status, r.Fetched)
-		}
+		t.Logf("forced refresh of %s %s: %s, fetched %v", r.Archive, r.Suite, r.Status, r.Fetched)
+	}
+	if _, err := p.Status(StatusOptions{Verify: true}); err != nil {
+		t.Errorf("Status after refresh: %v", err)
 	}
 	ref, err := p.FindSource("hello")
 	if err != nil {
@@ -83,4 +95,21 @@ func TestRealArchive(t *testing.T) {
 	}
 	t.Logf("LoadIndex bookworm main: %v, %d Sources + %d Packages stanzas", time.Since(start),
 		len(idx.Sources[0].Paragraphs), len(idx.Packages[0].Paragraphs))
+
+	// A second architecture on request.
+	for i := range cfg.Archives {
+		if slices.Contains(cfg.Archives[i].Suites, "bookworm-updates") {
+			cfg.Archives[i].Suites = []string{"bookworm-updates"}
+			cfg.Archives[i].Architectures = []string{"amd64", "i386"}
+			cfg.Archives = cfg.Archives[i : i+1]
+			break
+		}
+	}
+	if _, err := p.Refresh(ctx, nil, RefreshOptions{}); err != nil {
+		t.Fatalf("Refresh with i386: %v", err)
+	}
+	idx, err = p.LoadIndex(Selection{Architectures: []string{"i386"}, NoSources: true})
+	if err != nil || len(idx.Packages) != 1 || len(idx.Packages[0].Paragraphs) == 0 {
+		t.Fatalf("LoadIndex i386 = %v, %v", idx, err)
+	}
 }

@@ -193,6 +193,9 @@ func (r *refresher) suite(ctx context.Context, a config.Archive, suite string) (
 		return res, err
 	}
 	res.Status = StatusUpdated
+	if old != nil && shaHex == old.InReleaseSHA256 {
+		res.Status = StatusUnchanged // forced: re-verified, nothing new
+	}
 	return res, swapGeneration(cur, gen)
 }
 
