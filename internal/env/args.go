@@ -184,6 +184,11 @@ func BwrapArgs(spec BwrapSpec) []string {
 	}
 	args = append(args, "--hostname", hostname, "--die-with-parent", "--new-session")
 	for _, m := range spec.Mounts {
+		// bwrap makes missing mount points mode 0700, which hides a bound
+		// keyring from apt's unprivileged _apt user: make parents 0755.
+		for _, dir := range parentDirs(m.Dest) {
+			args = append(args, "--perms", "0755", "--dir", dir)
+		}
 		flag := "--bind"
 		if m.ReadOnly {
 			flag = "--ro-bind"
@@ -212,4 +217,14 @@ func BwrapArgs(spec BwrapSpec) []string {
 func OverlayOptions(lowers []string, upper, work string) string {
 	return fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s",
 		strings.Join(lowers, ":"), filepath.Clean(upper), filepath.Clean(work))
+}
+
+// parentDirs returns the ancestors of an absolute path below "/", outermost
+// first: "/a/b/c" gives "/a", "/a/b".
+func parentDirs(p string) []string {
+	var out []string
+	for d := filepath.Dir(filepath.Clean(p)); d != "/" && d != "."; d = filepath.Dir(d) {
+		out = append([]string{d}, out...)
+	}
+	return out
 }

@@ -81,7 +81,7 @@ func TestBwrapArgs(t *testing.T) {
 			Command: []string{"apt-get", "update"}},
 			[]string{"bwrap", "--bind", "/s/merged", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm",
 				"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "packyard", "--die-with-parent", "--new-session",
-				"--bind", "/s/build", "/build", "--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf",
+				"--bind", "/s/build", "/build", "--perms", "0755", "--dir", "/etc", "--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf",
 				"--chdir", "/build", "--clearenv", "--setenv", "PATH", "/bin", "--setenv", "A", "b=c", "--", "apt-get", "update"}},
 		{"build user without network", BwrapSpec{Root: "/m", UID: 2000, GID: 2000, Command: []string{"dpkg-buildpackage"}},
 			[]string{"bwrap", "--bind", "/m", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm",
