@@ -33,6 +33,10 @@ type fakeArchive struct {
 
 	mu       sync.Mutex
 	requests []string
+	// conditional records the validator headers of each InRelease request.
+	conditional []string
+	// etag, when set, is sent as the InRelease ETag and honoured.
+	etag string
 	fail     map[string]int // URL path -> status to answer
 	// stallPrefix makes requests under it send half the file, signal
 	// stalled, and hang until the client goes away.
@@ -61,7 +65,18 @@ func newFakeArchive(t *testing.T) *fakeArchive {
 		f.requests = append(f.requests, r.URL.Path)
 		status := f.fail[r.URL.Path]
 		stall := f.stallPrefix != "" && strings.HasPrefix(r.URL.Path, f.stallPrefix)
+		etag := f.etag
+		if strings.HasSuffix(r.URL.Path, "/InRelease") {
+			f.conditional = append(f.conditional, r.Header.Get("If-None-Match")+"|"+r.Header.Get("If-Modified-Since"))
+		}
 		f.mu.Unlock()
+		if etag != "" && strings.HasSuffix(r.URL.Path, "/InRelease") {
+			if r.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", etag)
+		}
 		if status != 0 {
 			http.Error(w, "injected", status)
 			return

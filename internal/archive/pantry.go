@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/run"
 )
 
 // Pantry is the on-disk cache of upstream archive indexes:
@@ -38,6 +39,8 @@ func OpenPantry(cfg *config.Config, logger *slog.Logger) (*Pantry, error) {
 	}
 	return &Pantry{dir: cfg.WorkspaceDir().Pantry(), cfg: cfg, logger: logger, client: NewClient(cfg.Offline)}, nil
 }
+
+func (p *Pantry) runner() *run.Runner { return run.New(p.logger) }
 
 // Dir returns the pantry directory.
 func (p *Pantry) Dir() string { return p.dir }

@@ -270,3 +270,30 @@ func TestLoadIndex(t *testing.T) {
 	}
 	var _ deb822.Paragraph = idx.Packages[0].Paragraphs[0]
 }
+
+func TestRefreshValidators(t *testing.T) {
+	f := newFakeArchive(t)
+	f.etag = `"v1"`
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := refreshed(t, f, "stable")
+	later := func() time.Time { return time.Now().Add(7 * time.Hour) }
+	res, err := p.Refresh(context.Background(), nil, RefreshOptions{Now: later})
+	if err != nil || res[0].Status != StatusUnchanged || res[0].Downloaded != 0 {
+		t.Fatalf("conditional refresh = %+v, %v; want unchanged with nothing downloaded (304)", res, err)
+	}
+	// Forced: no validators sent.
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	cond := f.conditional
+	f.mu.Unlock()
+	if len(cond) != 3 || !strings.HasPrefix(cond[0], "|") || !strings.HasPrefix(cond[1], `"v1"|`) || cond[2] != "|" {
+		t.Errorf("validators sent = %q; want none, then If-None-Match, then none (forced)", cond)
+	}
+	// The TTL counts from the last check.
+	res, _ = p.Refresh(context.Background(), nil, RefreshOptions{Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	if res[0].Status != StatusFresh {
+		t.Errorf("refresh a minute after the last check = %s; want fresh", res[0].Status)
+	}
+}
