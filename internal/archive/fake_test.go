@@ -37,7 +37,7 @@ type fakeArchive struct {
 	conditional []string
 	// etag, when set, is sent as the InRelease ETag and honoured.
 	etag string
-	fail     map[string]int // URL path -> status to answer
+	fail map[string]int // URL path -> status to answer
 	// stallPrefix makes requests under it send half the file, signal
 	// stalled, and hang until the client goes away.
 	stallPrefix string
