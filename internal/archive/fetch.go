@@ -37,6 +37,12 @@ func (p *Pantry) FetchSource(ctx context.Context, ref *SourceRef, destDir string
 			return "", err
 		}
 	}
+	if p.client.Offline() {
+		// Name every missing file at once instead of failing on the first.
+		if err := CheckSourceCached(ref, destDir); err != nil {
+			return "", err
+		}
+	}
 	if err := os.MkdirAll(destDir, 0o755); err != nil {
 		return "", fmt.Errorf("creating %s: %w", destDir, err)
 	}

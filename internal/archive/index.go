@@ -257,15 +257,21 @@ func linkOrCopy(src, dst string) error {
 	return out.Close()
 }
 
-// lockArchive takes the archive's refresh lock, so that two refreshes of
-// one archive do not race; other archives proceed.
-func lockArchive(dir string) (func(), error) {
+// lockSuite takes the refresh lock of one archive suite, so that two
+// refreshes of it do not race; other suites proceed in parallel.
+func (p *Pantry) lockSuite(archive, suite string) (func(), error) {
+	dir := filepath.Join(p.dir, archive)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating pantry: %w", err)
 	}
-	l := flock.New(filepath.Join(dir, ".lock"))
-	if err := l.Lock(); err != nil {
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	l := flock.New(filepath.Join(dir, ".lock-"+suiteDirName(suite)))
+	ok, err := l.TryLock()
+	if err == nil && !ok {
+		p.logger.Info("waiting for another refresh of the same suite", "archive", archive, "suite", suite)
+		err = l.Lock()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking %s %s: %w", archive, suite, err)
 	}
 	return func() { _ = l.Unlock() }, nil
 }

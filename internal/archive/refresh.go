@@ -128,7 +128,7 @@ func (r *refresher) suite(ctx context.Context, a config.Archive, suite string) (
 	if strings.Contains(suite, "..") || strings.HasPrefix(suite, "/") {
 		return res, fmt.Errorf("bad suite name %q", suite)
 	}
-	unlock, err := lockArchive(filepath.Join(r.p.dir, a.Name))
+	unlock, err := r.p.lockSuite(a.Name, suite)
 	if err != nil {
 		return res, err
 	}

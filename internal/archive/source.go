@@ -119,27 +119,31 @@ func mustVersion(s string) version.Version {
 func findStanzas(data []byte, field, value string) ([]deb822.Paragraph, error) {
 	needle := []byte("\n" + field + ": " + value + "\n")
 	var out []deb822.Paragraph
-	search := append([]byte{'\n'}, data...) // so a first-line match is found
 	for off := 0; ; {
-		i := bytes.Index(search[off:], needle)
-		if i < 0 {
+		var at int // start of the matching line
+		if off == 0 && bytes.HasPrefix(data, needle[1:]) {
+			at = 0
+		} else if i := bytes.Index(data[off:], needle); i >= 0 {
+			at = off + i + 1
+		} else {
 			return out, nil
 		}
-		at := off + i + 1 // start of the matching line in search
-		start := bytes.LastIndex(search[:at], []byte("\n\n"))
-		start = max(start+2, 1)
-		end := bytes.Index(search[at:], []byte("\n\n"))
+		start := 0 // the paragraph starts after the last blank line before at
+		if i := bytes.LastIndex(data[:at], []byte("\n\n")); i >= 0 {
+			start = i + 2
+		}
+		end := bytes.Index(data[at:], []byte("\n\n"))
 		if end < 0 {
-			end = len(search)
+			end = len(data)
 		} else {
 			end += at + 1
 		}
-		p, err := deb822.ParseFirst(search[start:end])
+		p, err := deb822.ParseFirst(data[start:end])
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, p)
-		off = end
+		off = max(end, at+1)
 	}
 }
 

@@ -199,3 +199,40 @@ func refreshedPantry(t *testing.T, p *Pantry) {
 		t.Fatalf("Refresh: %v", err)
 	}
 }
+
+func TestFindStanzas(t *testing.T) {
+	data := []byte("Package: a\nVersion: 1\n\nVersion: 2\nPackage: a\n\nPackage: ab\nVersion: 3\n\nPackage: a\nVersion: 4")
+	ps, err := findStanzas(data, "Package", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Get("Version"))
+	}
+	if !slices.Equal(got, []string{"1", "2", "4"}) {
+		t.Errorf("findStanzas versions = %v; want [1 2 4]", got)
+	}
+}
+
+func TestFetchSourceOffline(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("2.10-3")})
+	p := refreshed(t, f, "stable")
+	ref, _ := p.FindSource("hello")
+	p.SetClient(NewClient(true))
+	dest := t.TempDir()
+	_, err := p.FetchSource(context.Background(), ref, dest)
+	var me *MissingError
+	if !errors.As(err, &me) || len(me.Items) != 3 || !errors.Is(err, ErrMissing) {
+		t.Fatalf("offline FetchSource of an unfetched source = %v; want *MissingError naming 3 files", err)
+	}
+	p.SetClient(NewClient(false))
+	if _, err := p.FetchSource(context.Background(), ref, dest); err != nil {
+		t.Fatal(err)
+	}
+	p.SetClient(NewClient(true))
+	if _, err := p.FetchSource(context.Background(), ref, dest); err != nil {
+		t.Errorf("offline FetchSource of a fetched source = %v; want success", err)
+	}
+}
