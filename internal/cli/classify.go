@@ -23,6 +23,10 @@ func classify(err error) (int, string) {
 		return ExitInternal, "interrupted"
 	case errors.As(err, &nf):
 		return ExitHostTool, "install the missing tool: apt-get install " + orUnknown(nf.Package)
+	case errors.Is(err, archive.ErrPantryCorrupt):
+		return ExitCorrupt, "run 'packyard refresh --force' while online"
+	case errors.Is(err, archive.ErrPantryMissing):
+		return ExitMissing, "run 'packyard refresh' while online"
 	case errors.As(err, &hm), errors.As(err, &ce), errors.Is(err, sign.ErrBadSignature):
 		return ExitCorrupt, "nothing was changed; run 'packyard refresh' and retry, or check the file's origin"
 	case errors.Is(err, archive.ErrSourceNotFound):

@@ -5,12 +5,14 @@ import (
 	"time"
 
 	"github.com/packyard/packyard/internal/archive"
+	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/record"
 	"github.com/spf13/cobra"
 )
 
 type refreshOptions struct {
 	force    bool
+	status   bool
 	archives []string
 	parallel int
 }
@@ -23,7 +25,11 @@ func newRefresh(g *globals) *cobra.Command {
 		Long: `refresh downloads InRelease for every configured archive suite, verifies it
 with the archive's keyring, and downloads the Sources and Packages indexes
 (by hash where the Release allows), checked for size and SHA256 against the
-signed Release. A suite refreshed within its TTL is skipped unless --force.`,
+signed Release. A suite refreshed within its TTL is skipped unless --force.
+
+With --offline it makes no connection: it reports for each configured index
+whether the pantry has it, its age, and whether its hashes still match its
+signed InRelease; exit code 3 if anything is missing, 4 if anything is corrupt.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := g.load()
@@ -31,6 +37,9 @@ signed Release. A suite refreshed within its TTL is skipped unless --force.`,
 				return err
 			}
 			return g.command(cmd, cfg, args, func(rec *record.Run) error {
+				if cfg.Offline || o.status {
+					return pantryStatus(g, cfg, rec, cfg.Offline)
+				}
 				p, err := archive.OpenPantry(cfg, g.logger)
 				if err != nil {
 					return err
@@ -57,6 +66,7 @@ signed Release. A suite refreshed within its TTL is skipped unless --force.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.force, "force", false, "ignore the TTL and validators; re-check every index")
+	f.BoolVar(&o.status, "status", false, "show the pantry's state instead of refreshing (as packyard pantry)")
 	f.StringSliceVar(&o.archives, "archive", nil, "refresh only these archives (by name)")
 	f.IntVar(&o.parallel, "parallel", 4, "concurrent downloads")
 	return cmd
@@ -71,4 +81,46 @@ func humanBytes(n int64) string {
 	default:
 		return fmt.Sprintf("%dB", n)
 	}
+}
+
+func newPantry(g *globals) *cobra.Command {
+	var verify bool
+	cmd := &cobra.Command{
+		Use:   "pantry",
+		Short: "Show the cached upstream indexes: archives, suites, fetched time, age, size, stanzas",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			return g.command(cmd, cfg, args, func(rec *record.Run) error {
+				return pantryStatus(g, cfg, rec, verify)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&verify, "verify", false, "re-check every index against its signed InRelease (reads every byte)")
+	return cmd
+}
+
+// pantryStatus prints the pantry table (or JSON) and returns a
+// *archive.StatusError when an index is missing or corrupt.
+func pantryStatus(g *globals, cfg *config.Config, rec *record.Run, verify bool) error {
+	p, err := archive.OpenPantry(cfg, g.logger)
+	if err != nil {
+		return err
+	}
+	rows, err := p.Status(archive.StatusOptions{Verify: verify})
+	for _, r := range rows {
+		rec.Event("pantry.index", map[string]any{"archive": r.Archive, "suite": r.Suite, "component": r.Component,
+			"architecture": r.Architecture, "state": r.State, "problem": r.Problem})
+	}
+	if g.json {
+		if jerr := writeJSON(g.stdout, rows); jerr != nil && err == nil {
+			return jerr
+		}
+	} else if terr := archive.WriteStatusTable(g.stdout, rows); terr != nil && err == nil {
+		return terr
+	}
+	return err
 }
