@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/record"
 	"github.com/packyard/packyard/internal/sign"
-	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 )
 
