@@ -221,6 +221,21 @@ func MissingDebs(debs []DebRef, cacheDir string, verify bool) []DebRef {
 	return out
 }
 
+// CheckDebsCached is MissingDebs as an error for the offline check before
+// a build: a *MissingError naming each missing cache file, with command
+// (for example "packyard prime hello") as the way to fetch them.
+func CheckDebsCached(debs []DebRef, cacheDir string, verify bool, command string) error {
+	missing := MissingDebs(debs, cacheDir, verify)
+	if len(missing) == 0 {
+		return nil
+	}
+	items := make([]string, len(missing))
+	for i, d := range missing {
+		items[i] = filepath.Join(cacheDir, d.CacheName())
+	}
+	return &MissingError{Items: items, Command: command}
+}
+
 // CheckSourceCached reports, without network, whether destDir holds every
 // file of ref with the right size and SHA256 (as FetchSource leaves it). A
 // gap gives a *MissingError naming each file and the command to fetch it.

@@ -35,6 +35,10 @@ func TestResolveAndFetchDebs(t *testing.T) {
 	if m := MissingDebs(debs, cache, false); len(m) != 2 {
 		t.Errorf("MissingDebs on an empty cache = %d; want 2", len(m))
 	}
+	err = CheckDebsCached(debs, cache, false, "packyard prime hello")
+	if !errors.As(err, &me) || len(me.Items) != 2 || !strings.HasSuffix(me.Items[0], "hello_1%3a2.0-1_amd64.deb") {
+		t.Errorf("CheckDebsCached on an empty cache = %v", err)
+	}
 	paths, err := p.FetchDebs(context.Background(), debs, cache, nil)
 	if err != nil {
 		t.Fatalf("FetchDebs: %v", err)
