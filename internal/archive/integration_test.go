@@ -4,14 +4,17 @@ package archive
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/run"
 )
 
 // TestRealArchive refreshes from the machine's own apt sources and fetches
@@ -96,6 +99,8 @@ func TestRealArchive(t *testing.T) {
 	t.Logf("LoadIndex bookworm main: %v, %d Sources + %d Packages stanzas", time.Since(start),
 		len(idx.Sources[0].Paragraphs), len(idx.Packages[0].Paragraphs))
 
+	aptOracle(t, p, cfg)
+
 	// A second architecture on request.
 	for i := range cfg.Archives {
 		if slices.Contains(cfg.Archives[i].Suites, "bookworm-updates") {
@@ -112,4 +117,48 @@ func TestRealArchive(t *testing.T) {
 	if err != nil || len(idx.Packages) != 1 || len(idx.Packages[0].Paragraphs) == 0 {
 		t.Fatalf("LoadIndex i386 = %v, %v", idx, err)
 	}
+}
+
+// aptOracle checks the priming helpers with apt itself: apt reads the
+// pantry's lists (verifying InRelease on its own) and installs hello's .deb
+// from the cache filled by FetchDebs, with every network request refused.
+func aptOracle(t *testing.T, p *Pantry, cfg *config.Config) {
+	if err := run.Require("apt-get"); err != nil {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	lists, cache, parts := filepath.Join(dir, "lists"), filepath.Join(dir, "cache"), filepath.Join(dir, "parts")
+	for _, d := range []string{filepath.Join(lists, "partial"), parts} {
+		os.MkdirAll(d, 0o755)
+	}
+	if _, err := p.WriteAptLists(lists, Selection{NoSources: true}); err != nil {
+		t.Fatal(err)
+	}
+	debs, err := p.ResolveDebs("amd64", []PackageID{{Package: "hello"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.FetchDebs(ctx, debs, cache, nil); err != nil {
+		t.Fatal(err)
+	}
+	var sources strings.Builder
+	for _, a := range cfg.Archives {
+		for _, s := range a.Suites {
+			fmt.Fprintf(&sources, "deb [signed-by=%s] %s %s %s\n", a.SignedBy, a.URI, s, strings.Join(a.Components, " "))
+		}
+	}
+	srcList := filepath.Join(dir, "sources.list")
+	os.WriteFile(srcList, []byte(sources.String()), 0o644)
+	var log strings.Builder
+	err = run.New(nil).Run(ctx, run.Cmd{Log: &log, Args: []string{"apt-get",
+		"-o", "Dir::State::Lists=" + lists, "-o", "Dir::Cache::archives=" + cache,
+		"-o", "Dir::Etc::SourceList=" + srcList, "-o", "Dir::Etc::SourceParts=" + parts,
+		"-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
+		"-o", "Acquire::http::Proxy=http://127.0.0.1:9", "-o", "Debug::NoLocking=1",
+		"install", "--download-only", "-y", "hello"}})
+	if err != nil {
+		t.Fatalf("apt-get install --download-only hello from the primed cache, network refused: %v\n%s", err, log.String())
+	}
+	t.Logf("apt used the pantry lists and the primed cache:\n%s", log.String())
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,66 +138,92 @@ func (r *refresher) suite(ctx context.Context, a config.Archive, suite string) (
 	old, _ := readMeta(cur) // nil when never refreshed or unreadable
 	now := r.opts.Now().UTC()
 	complete := old != nil && r.complete(cur, old, a)
-	if complete && !r.opts.Force && now.Sub(old.Checked) < time.Duration(a.TTL) {
+	expired := old != nil && !old.ValidUntil.IsZero() && now.After(old.ValidUntil)
+	if complete && !expired && !r.opts.Force && now.Sub(old.Checked) < time.Duration(a.TTL) {
 		res.Status = StatusFresh
 		return res, nil
 	}
-	url := distsURL(a.URI, suite, "InRelease")
-	var etag, lastMod string
-	if complete && !r.opts.Force {
-		etag, lastMod = old.ETag, old.LastModified
+	conditional := complete && !expired && !r.opts.Force
+	in, err := r.inRelease(ctx, a, suite, old, conditional, now)
+	if in != nil {
+		res.Downloaded = int64(len(in.body))
 	}
-	resp, err := r.p.client.get(ctx, url, 64<<20, etag, lastMod)
 	if err != nil {
 		return res, err
 	}
-	res.Downloaded += int64(len(resp.Body))
-	if resp.Status == 304 {
+	if in.notModified || conditional && in.sha256 == old.InReleaseSHA256 {
 		res.Status = StatusUnchanged
+		if !in.notModified {
+			old.ETag, old.LastModified = in.etag, in.lastModified
+		}
 		return res, r.touch(cur, old, now)
 	}
-	sum := sha256.Sum256(resp.Body)
-	shaHex := hex.EncodeToString(sum[:])
-	keyring, err := readKeyring(a.SignedBy)
+	meta := &SuiteMeta{
+		Archive: a.Name, URI: a.URI, Suite: suite, Codename: in.rel.Codename,
+		InReleaseURL: in.url, InReleaseSHA256: in.sha256, InReleaseSize: int64(len(in.body)),
+		ETag: in.etag, LastModified: in.lastModified, Signer: in.signer,
+		Date: in.rel.Date, ValidUntil: in.rel.ValidUntil, AcquireByHash: in.rel.AcquireByHash,
+		Fetched: now, Checked: now,
+	}
+	gen, err := r.build(ctx, a, suite, cur, old, in.rel, meta, in.body, in.plain, &res)
 	if err != nil {
 		return res, err
 	}
-	plain, signer, err := sign.VerifyClearSigned(keyring, resp.Body)
-	if err != nil {
-		return res, fmt.Errorf("verifying %s with %s: %w", url, keyringName(a.SignedBy), err)
+	res.Status = StatusUpdated
+	if old != nil && in.sha256 == old.InReleaseSHA256 {
+		res.Status = StatusUnchanged // forced: re-verified, nothing new
 	}
-	rel, err := ParseRelease(plain)
+	return res, swapGeneration(cur, gen)
+}
+
+// inReleaseFile is a downloaded, verified and parsed InRelease.
+type inReleaseFile struct {
+	url, sha256, signer string
+	etag, lastModified  string
+	body, plain         []byte
+	rel                 *Release
+	notModified         bool // a 304 answer: nothing else is set
+}
+
+// inRelease downloads suite's InRelease (conditionally, with the stored
+// validators), verifies its signature with the archive keyring and checks
+// its dates against now and the stored generation.
+func (r *refresher) inRelease(ctx context.Context, a config.Archive, suite string, old *SuiteMeta, conditional bool, now time.Time) (*inReleaseFile, error) {
+	in := &inReleaseFile{url: distsURL(a.URI, suite, "InRelease")}
+	var etag, lastMod string
+	if conditional {
+		etag, lastMod = old.ETag, old.LastModified
+	}
+	resp, err := r.p.client.get(ctx, in.url, 64<<20, etag, lastMod)
 	if err != nil {
-		return res, fmt.Errorf("%s: %w", url, err)
+		return nil, err
+	}
+	in.body, in.etag, in.lastModified = resp.Body, resp.ETag, resp.LastModified
+	if resp.Status == http.StatusNotModified {
+		in.notModified = true
+		return in, nil
+	}
+	sum := sha256.Sum256(resp.Body)
+	in.sha256 = hex.EncodeToString(sum[:])
+	keyring, err := readKeyring(a.SignedBy)
+	if err != nil {
+		return in, err
+	}
+	in.plain, in.signer, err = sign.VerifyClearSigned(keyring, resp.Body)
+	if err != nil {
+		return in, fmt.Errorf("verifying %s with %s: %w", in.url, keyringName(a.SignedBy), err)
+	}
+	if in.rel, err = ParseRelease(in.plain); err != nil {
+		return in, fmt.Errorf("%s: %w", in.url, err)
 	}
 	var prevDate time.Time
 	if old != nil {
 		prevDate = old.Date
 	}
-	if err := checkRelease(rel, suite, now, prevDate); err != nil {
-		return res, fmt.Errorf("%s: %w", url, err)
+	if err := checkRelease(in.rel, suite, now, prevDate); err != nil {
+		return in, fmt.Errorf("%s: %w", in.url, err)
 	}
-	if complete && !r.opts.Force && shaHex == old.InReleaseSHA256 {
-		res.Status = StatusUnchanged
-		old.ETag, old.LastModified = resp.ETag, resp.LastModified
-		return res, r.touch(cur, old, now)
-	}
-	meta := &SuiteMeta{
-		Archive: a.Name, URI: a.URI, Suite: suite, Codename: rel.Codename,
-		InReleaseURL: url, InReleaseSHA256: shaHex, InReleaseSize: int64(len(resp.Body)),
-		ETag: resp.ETag, LastModified: resp.LastModified, Signer: signer,
-		Date: rel.Date, ValidUntil: rel.ValidUntil, AcquireByHash: rel.AcquireByHash,
-		Fetched: now, Checked: now,
-	}
-	gen, err := r.build(ctx, a, suite, cur, old, rel, meta, resp.Body, plain, &res)
-	if err != nil {
-		return res, err
-	}
-	res.Status = StatusUpdated
-	if old != nil && shaHex == old.InReleaseSHA256 {
-		res.Status = StatusUnchanged // forced: re-verified, nothing new
-	}
-	return res, swapGeneration(cur, gen)
+	return in, nil
 }
 
 // complete reports whether the generation at dir has every index a needs.

@@ -297,3 +297,27 @@ func TestRefreshValidators(t *testing.T) {
 		t.Errorf("refresh a minute after the last check = %s; want fresh", res[0].Status)
 	}
 }
+
+// TestRefreshExpiredNotFresh: a stored Release past Valid-Until is not
+// fresh whatever the TTL says, and an expired mirror is an error.
+func TestRefreshExpiredNotFresh(t *testing.T) {
+	f := newFakeArchive(t)
+	validUntil := time.Now().Add(time.Hour).UTC().Format(time.RFC1123)
+	f.publish("stable", []fakeSource{helloSource("1-1")}, func(s *string) {
+		*s = strings.Replace(*s, "Acquire-By-Hash", "Valid-Until: "+validUntil+"\nAcquire-By-Hash", 1)
+	})
+	p := refreshed(t, f, "stable")
+	f.takeRequests()
+	in2h := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	_, err := p.Refresh(context.Background(), nil, RefreshOptions{Now: in2h})
+	if err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("Refresh past Valid-Until = %v; want an expired error", err)
+	}
+	if r := f.takeRequests(); len(r) != 1 {
+		t.Errorf("requests = %v; want the InRelease re-checked", r)
+	}
+	rows, _ := p.Status(StatusOptions{Now: in2h})
+	if !rows[0].Expired || rows[0].State != StateOK {
+		t.Errorf("Status row = %+v; want ok but expired", rows[0])
+	}
+}
