@@ -2,10 +2,15 @@ package archive
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +26,7 @@ func TestMain(m *testing.M) {
 		p, _ := OpenPantry(cfg, slog.New(slog.DiscardHandler))
 		_, err := p.Refresh(context.Background(), nil, RefreshOptions{Force: true})
 		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -88,5 +94,42 @@ func TestRefreshKilled(t *testing.T) {
 		if strings.Contains(g, ".download") {
 			t.Errorf("partial download left: %s", g)
 		}
+	}
+}
+
+// TestProxyFromEnvironment runs a refresh in a child process with
+// http_proxy set and checks every request went through the proxy.
+func TestProxyFromEnvironment(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.String())
+		mu.Unlock()
+		// Serve the absolute URL from the fake archive, as a proxy would.
+		resp, err := http.Get(f.srv.URL + strings.TrimPrefix(r.URL.Path, "/debian"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PACKYARD_TEST_REFRESH_CHILD="+t.TempDir(),
+		"PACKYARD_TEST_URI=http://archive.invalid/debian", "PACKYARD_TEST_KEYRING="+f.keyring,
+		"http_proxy="+proxy.URL, "HTTP_PROXY="+proxy.URL, "no_proxy=", "NO_PROXY=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("refresh through the proxy: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 3 || !strings.HasPrefix(seen[0], "http://archive.invalid/debian/dists/stable/InRelease") {
+		t.Errorf("proxy saw %v; want InRelease and two indexes for archive.invalid", seen)
 	}
 }
