@@ -212,7 +212,7 @@ func printHuman(w io.Writer, v any) {
 			fmt.Fprintf(tw, "~ %v\n", c)
 		}
 	case *repo.GCReport:
-		fmt.Fprintf(tw, "removed %d generations, %d pool files, %d by-hash files, %d bytes\n", len(x.Generations), x.PoolFiles, x.ByHash, x.Bytes)
+		fmt.Fprintf(tw, "removed %d generations, %d pool files, %d bytes\n", len(x.Generations), x.PoolFiles, x.Bytes)
 	case *repo.CheckReport:
 		fmt.Fprintf(tw, "checked %d distributions, %d index files, %d pool files: %d problems\n", x.Distributions, x.Files, x.PoolFiles, len(x.Problems))
 		for _, p := range x.Problems {
