@@ -39,7 +39,8 @@ type IndexStatus struct {
 	Fetched time.Time `json:"fetched,omitzero"`
 	Checked time.Time `json:"checked,omitzero"`
 	// Age is the time since the mirror was last checked.
-	Age        time.Duration `json:"age_ns"`
+	Age        time.Duration `json:"-"`
+	AgeSeconds float64       `json:"age_seconds"`
 	Size       int64         `json:"size"`
 	Stanzas    int           `json:"stanzas"`
 	Date       time.Time     `json:"date,omitzero"`
@@ -129,6 +130,7 @@ func (p *Pantry) indexStatus(st *IndexStatus, meta *SuiteMeta, merr error, rel *
 		return
 	}
 	st.Checked, st.Age, st.Date, st.ValidUntil = meta.Checked, now.Sub(meta.Checked), meta.Date, meta.ValidUntil
+	st.AgeSeconds = st.Age.Round(time.Second).Seconds()
 	st.Expired = !meta.ValidUntil.IsZero() && now.After(meta.ValidUntil)
 	im := meta.Index(st.Component, st.Architecture)
 	if im == nil {

@@ -27,6 +27,20 @@ func NewParagraph(fields ...Field) Paragraph {
 	return Paragraph{fields: append([]Field(nil), fields...)}
 }
 
+// Equal reports whether p and q have the same fields in the same order
+// (names compared exactly); Line is ignored. go-cmp uses it.
+func (p Paragraph) Equal(q Paragraph) bool {
+	if len(p.fields) != len(q.fields) {
+		return false
+	}
+	for i := range p.fields {
+		if p.fields[i] != q.fields[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Fields returns the fields in order. The slice must not be modified.
 func (p Paragraph) Fields() []Field { return p.fields }
 

@@ -183,3 +183,15 @@ func TestSlabGrowth(t *testing.T) {
 		}
 	}
 }
+
+func TestEqual(t *testing.T) {
+	a, _ := ParseFirst([]byte("A: 1\nB: 2\n"))
+	b := NewParagraph(Field{"A", "1"}, Field{"B", "2"})
+	if !a.Equal(b) || cmp.Diff(a, b) != "" {
+		t.Errorf("parsed and built paragraphs differ: %s", cmp.Diff(a, b))
+	}
+	b.Set("B", "3")
+	if a.Equal(b) {
+		t.Errorf("Equal ignores a changed value")
+	}
+}
