@@ -287,7 +287,7 @@ func (p *Pantry) WriteAptLists(listsDir string, sel Selection) ([]string, error)
 			dir := p.SuiteDir(a.Name, suite)
 			files := []string{"InRelease"}
 			for _, im := range meta.Indexes {
-				if sel.has(sel.Components, im.Component) && (im.Architecture == "source" && !sel.NoSources ||
+				if !im.Absent && sel.has(sel.Components, im.Component) && (im.Architecture == "source" && !sel.NoSources ||
 					im.Architecture != "source" && !sel.NoPackages && sel.has(sel.Architectures, im.Architecture)) {
 					files = append(files, im.Path)
 				}

@@ -38,6 +38,11 @@ func (r *refresher) index(ctx context.Context, a config.Archive, suite, cur, gen
 			break
 		}
 	}
+	if dl == "" && arch == "source" {
+		r.p.logger.Info("archive publishes no Sources index", "archive", a.Name, "suite", suite, "component", comp)
+		im.Absent = true
+		return im, false, nil
+	}
 	if dl == "" {
 		return im, false, fmt.Errorf("the Release of %s %s lists no %s (check the components and architectures of archive %q in the config)",
 			a.Name, suite, path, a.Name)

@@ -66,6 +66,7 @@ func (p *Pantry) LoadIndex(sel Selection) (*Index, error) {
 			}
 		}
 	}
+	keys = p.dropAbsent(keys)
 	data := make([]*IndexData, len(keys))
 	errs := make([]error, len(keys))
 	var wg sync.WaitGroup
@@ -94,6 +95,28 @@ func (p *Pantry) LoadIndex(sel Selection) (*Index, error) {
 		}
 	}
 	return idx, nil
+}
+
+// dropAbsent removes Sources indexes that the pantry records as not
+// published by their archive.
+func (p *Pantry) dropAbsent(keys []IndexKey) []IndexKey {
+	metas := map[[2]string]*SuiteMeta{}
+	out := keys[:0]
+	for _, k := range keys {
+		sk := [2]string{k.Archive, k.Suite}
+		m, ok := metas[sk]
+		if !ok {
+			m, _ = p.Meta(k.Archive, k.Suite)
+			metas[sk] = m
+		}
+		if m != nil {
+			if im := m.Index(k.Component, k.Architecture); im != nil && im.Absent {
+				continue
+			}
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 // LoadIndexFile reads an uncompressed index file and parses every

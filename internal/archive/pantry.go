@@ -85,6 +85,9 @@ type IndexMeta struct {
 	Downloaded FileHash  `json:"downloaded"`
 	Fetched    time.Time `json:"fetched"`
 	Stanzas    int       `json:"stanzas"`
+	// Absent marks a Sources index the archive does not publish (many
+	// third-party archives have binaries only); it is not an error.
+	Absent bool `json:"absent,omitempty"`
 }
 
 // indexPath returns the Release-relative path of an index.

@@ -233,6 +233,9 @@ func (r *refresher) complete(dir string, m *SuiteMeta, a config.Archive) bool {
 		if im == nil {
 			return false
 		}
+		if im.Absent {
+			continue
+		}
 		if fi, err := os.Stat(filepath.Join(dir, im.Path)); err != nil || fi.Size() != im.Size {
 			return false
 		}

@@ -321,3 +321,33 @@ func TestRefreshExpiredNotFresh(t *testing.T) {
 		t.Errorf("Status row = %+v; want ok but expired", rows[0])
 	}
 }
+
+// TestRefreshBinaryOnlyArchive accepts an archive without Sources indexes.
+func TestRefreshBinaryOnlyArchive(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")}, func(s *string) {
+		var keep []string
+		for _, l := range strings.Split(*s, "\n") {
+			if !strings.Contains(l, "main/source/") {
+				keep = append(keep, l)
+			}
+		}
+		*s = strings.Join(keep, "\n")
+	})
+	p := refreshed(t, f, "stable")
+	idx, err := p.LoadIndex(Selection{})
+	if err != nil || len(idx.Sources) != 0 || len(idx.Packages) != 1 {
+		t.Fatalf("LoadIndex = %+v, %v; want only Packages", idx, err)
+	}
+	rows, err := p.Status(StatusOptions{Verify: true})
+	if err != nil || rows[0].State != StateAbsent {
+		t.Errorf("Status = %+v, %v; want the Sources row absent and no error", rows, err)
+	}
+	res, err := p.Refresh(context.Background(), nil, RefreshOptions{Now: func() time.Time { return time.Now().Add(7 * time.Hour) }})
+	if err != nil || res[0].Status != StatusUnchanged {
+		t.Errorf("second refresh = %+v, %v; want unchanged", res, err)
+	}
+	if _, err := p.FindSource("hello"); !errors.Is(err, ErrSourceNotFound) {
+		t.Errorf("FindSource = %v; want not found", err)
+	}
+}

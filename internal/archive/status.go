@@ -18,6 +18,8 @@ const (
 	StateOK      = "ok"
 	StateMissing = "missing"
 	StateCorrupt = "corrupt"
+	// StateAbsent is a Sources index the archive does not publish.
+	StateAbsent = "absent"
 )
 
 // ErrPantryMissing and ErrPantryCorrupt are matched by a *StatusError.
@@ -135,6 +137,10 @@ func (p *Pantry) indexStatus(st *IndexStatus, meta *SuiteMeta, merr error, rel *
 	im := meta.Index(st.Component, st.Architecture)
 	if im == nil {
 		st.State, st.Problem = StateMissing, "not in the pantry (added to the config since the last refresh?)"
+		return
+	}
+	if im.Absent {
+		st.State = StateAbsent
 		return
 	}
 	st.Fetched, st.Size, st.Stanzas = im.Fetched, im.Size, im.Stanzas
