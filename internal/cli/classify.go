@@ -6,6 +6,7 @@ import (
 
 	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/build"
+	"github.com/packyard/packyard/internal/plan"
 	"github.com/packyard/packyard/internal/repo"
 	"github.com/packyard/packyard/internal/run"
 	"github.com/packyard/packyard/internal/sign"
@@ -18,6 +19,7 @@ func classify(err error) (int, string) {
 	var hm *archive.HashMismatchError
 	var fe *archive.FetchError
 	var ce *repo.ChecksumError
+	var me *plan.MissingError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return ExitInternal, "interrupted"
@@ -29,7 +31,11 @@ func classify(err error) (int, string) {
 		return ExitMissing, "run 'packyard refresh' while online"
 	case errors.As(err, &hm), errors.As(err, &ce), errors.Is(err, sign.ErrBadSignature):
 		return ExitCorrupt, "nothing was changed; run 'packyard refresh' and retry, or check the file's origin"
-	case errors.Is(err, archive.ErrSourceNotFound):
+	case errors.Is(err, plan.ErrCycle):
+		return ExitCycle, "break the cycle with a build profile named above (--profiles), or build one side from an existing binary"
+	case errors.As(err, &me):
+		return ExitUnsatisfied, "add an archive that provides the missing packages, or build them first"
+	case errors.Is(err, archive.ErrSourceNotFound), errors.Is(err, plan.ErrSourceNotFound):
 		return ExitNotFound, "check the source package name (not a binary package name) or run 'packyard refresh'"
 	case errors.Is(err, archive.ErrNotRefreshed):
 		return ExitMissing, "run 'packyard refresh' first"
