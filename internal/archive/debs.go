@@ -286,13 +286,16 @@ func (p *Pantry) WriteAptLists(listsDir string, sel Selection) ([]string, error)
 			}
 			dir := p.SuiteDir(a.Name, suite)
 			files := []string{"InRelease"}
+			if meta.Detached {
+				files = []string{"Release", "Release.gpg"}
+			}
 			for _, im := range meta.Indexes {
 				if !im.Absent && sel.has(sel.Components, im.Component) && (im.Architecture == "source" && !sel.NoSources ||
 					im.Architecture != "source" && !sel.NoPackages && sel.has(sel.Architectures, im.Architecture)) {
 					files = append(files, im.Path)
 				}
 			}
-			sort.Strings(files[1:])
+			sort.Strings(files)
 			for _, f := range files {
 				dst := filepath.Join(listsDir, AptListName(a.URI, suite, f))
 				if err := copyAtomic(filepath.Join(dir, f), dst); err != nil {

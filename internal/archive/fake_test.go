@@ -30,6 +30,8 @@ type fakeArchive struct {
 	keyring string // path of the binary public keyring
 	srv     *httptest.Server
 	now     time.Time
+	// detached publishes Release and Release.gpg instead of InRelease.
+	detached bool
 
 	mu       sync.Mutex
 	requests []string
@@ -227,6 +229,15 @@ func (f *fakeArchive) publish(suite string, srcs []fakeSource, opts ...func(*str
 	text := rel.String()
 	for _, o := range opts {
 		o(&text)
+	}
+	if f.detached {
+		sig, err := f.key.DetachSign([]byte(text))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.write("dists/"+suite+"/Release", []byte(text))
+		f.write("dists/"+suite+"/Release.gpg", sig)
+		return
 	}
 	signed, err := f.key.ClearSign([]byte(text))
 	if err != nil {

@@ -64,6 +64,9 @@ type SuiteMeta struct {
 	Date            time.Time `json:"date"`
 	ValidUntil      time.Time `json:"valid_until,omitzero"`
 	AcquireByHash   bool      `json:"acquire_by_hash"`
+	// Detached is true for an archive without InRelease: the generation
+	// holds Release and Release.gpg, and InRelease* fields describe Release.
+	Detached bool `json:"detached,omitempty"`
 	// Fetched is when this generation's InRelease was downloaded; Checked is
 	// the last time the mirror was asked (the TTL counts from it).
 	Fetched time.Time   `json:"fetched"`

@@ -163,9 +163,9 @@ func (r *refresher) suite(ctx context.Context, a config.Archive, suite string) (
 		InReleaseURL: in.url, InReleaseSHA256: in.sha256, InReleaseSize: int64(len(in.body)),
 		ETag: in.etag, LastModified: in.lastModified, Signer: in.signer,
 		Date: in.rel.Date, ValidUntil: in.rel.ValidUntil, AcquireByHash: in.rel.AcquireByHash,
-		Fetched: now, Checked: now,
+		Fetched: now, Checked: now, Detached: in.sig != nil,
 	}
-	gen, err := r.build(ctx, a, suite, cur, old, in.rel, meta, in.body, in.plain, &res)
+	gen, err := r.build(ctx, a, suite, cur, old, in, meta, &res)
 	if err != nil {
 		return res, err
 	}
@@ -183,6 +183,9 @@ type inReleaseFile struct {
 	body, plain         []byte
 	rel                 *Release
 	notModified         bool // a 304 answer: nothing else is set
+	// sig is the detached Release.gpg when the archive has no InRelease;
+	// body is then the Release file.
+	sig []byte
 }
 
 // inRelease downloads suite's InRelease (conditionally, with the stored
@@ -195,6 +198,10 @@ func (r *refresher) inRelease(ctx context.Context, a config.Archive, suite strin
 		etag, lastMod = old.ETag, old.LastModified
 	}
 	resp, err := r.p.client.get(ctx, in.url, 64<<20, etag, lastMod)
+	var fe *FetchError
+	if errors.As(err, &fe) && fe.Status == http.StatusNotFound && (old == nil || old.Detached) {
+		return r.detachedRelease(ctx, a, suite, old, conditional, now)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +210,6 @@ func (r *refresher) inRelease(ctx context.Context, a config.Archive, suite strin
 		in.notModified = true
 		return in, nil
 	}
-	sum := sha256.Sum256(resp.Body)
-	in.sha256 = hex.EncodeToString(sum[:])
 	keyring, err := readKeyring(a.SignedBy)
 	if err != nil {
 		return in, err
@@ -213,17 +218,57 @@ func (r *refresher) inRelease(ctx context.Context, a config.Archive, suite strin
 	if err != nil {
 		return in, fmt.Errorf("verifying %s with %s: %w", in.url, keyringName(a.SignedBy), err)
 	}
+	return in, r.checkInRelease(in, suite, old, now)
+}
+
+// detachedRelease is inRelease for archives that publish only Release and
+// Release.gpg (apt's fallback when InRelease is missing).
+func (r *refresher) detachedRelease(ctx context.Context, a config.Archive, suite string, old *SuiteMeta, conditional bool, now time.Time) (*inReleaseFile, error) {
+	in := &inReleaseFile{url: distsURL(a.URI, suite, "Release")}
+	var etag, lastMod string
+	if conditional {
+		etag, lastMod = old.ETag, old.LastModified
+	}
+	resp, err := r.p.client.get(ctx, in.url, 64<<20, etag, lastMod)
+	if err != nil {
+		return nil, err
+	}
+	in.body, in.plain, in.etag, in.lastModified = resp.Body, resp.Body, resp.ETag, resp.LastModified
+	if resp.Status == http.StatusNotModified {
+		in.notModified = true
+		return in, nil
+	}
+	sig, err := r.p.client.get(ctx, in.url+".gpg", 1<<20, "", "")
+	if err != nil {
+		return in, err
+	}
+	in.sig = sig.Body
+	keyring, err := readKeyring(a.SignedBy)
+	if err != nil {
+		return in, err
+	}
+	if in.signer, err = sign.VerifyDetached(keyring, in.body, in.sig); err != nil {
+		return in, fmt.Errorf("verifying %s.gpg with %s: %w", in.url, keyringName(a.SignedBy), err)
+	}
+	return in, r.checkInRelease(in, suite, old, now)
+}
+
+// checkInRelease hashes, parses and date-checks a verified Release.
+func (r *refresher) checkInRelease(in *inReleaseFile, suite string, old *SuiteMeta, now time.Time) error {
+	sum := sha256.Sum256(in.body)
+	in.sha256 = hex.EncodeToString(sum[:])
+	var err error
 	if in.rel, err = ParseRelease(in.plain); err != nil {
-		return in, fmt.Errorf("%s: %w", in.url, err)
+		return fmt.Errorf("%s: %w", in.url, err)
 	}
 	var prevDate time.Time
 	if old != nil {
 		prevDate = old.Date
 	}
 	if err := checkRelease(in.rel, suite, now, prevDate); err != nil {
-		return in, fmt.Errorf("%s: %w", in.url, err)
+		return fmt.Errorf("%s: %w", in.url, err)
 	}
-	return in, nil
+	return nil
 }
 
 // complete reports whether the generation at dir has every index a needs.
@@ -263,7 +308,8 @@ func writeMeta(dir string, m *SuiteMeta) error {
 // build writes a complete new generation directory and returns its path.
 // On failure the directory is removed.
 func (r *refresher) build(ctx context.Context, a config.Archive, suite, cur string, old *SuiteMeta,
-	rel *Release, meta *SuiteMeta, inRelease, plain []byte, res *SuiteResult) (gen string, err error) {
+	in *inReleaseFile, meta *SuiteMeta, res *SuiteResult) (gen string, err error) {
+	rel := in.rel
 	genRoot := filepath.Join(r.p.dir, a.Name, ".gen")
 	if err := os.MkdirAll(genRoot, 0o755); err != nil {
 		return "", fmt.Errorf("creating pantry: %w", err)
@@ -278,11 +324,8 @@ func (r *refresher) build(ctx context.Context, a config.Archive, suite, cur stri
 		}
 	}()
 	gen = dir
-	if err := os.WriteFile(filepath.Join(gen, "InRelease"), inRelease, 0o644); err != nil {
-		return "", fmt.Errorf("writing InRelease: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(gen, "Release"), plain, 0o644); err != nil {
-		return "", fmt.Errorf("writing Release: %w", err)
+	if err := writeRelease(gen, in); err != nil {
+		return "", err
 	}
 	wanted := wantedIndexes(a)
 	metas := make([]IndexMeta, len(wanted))
@@ -315,6 +358,21 @@ func (r *refresher) build(ctx context.Context, a config.Archive, suite, cur stri
 		return "", err
 	}
 	return gen, nil
+}
+
+// writeRelease stores the verified Release: InRelease and its plaintext
+// Release, or Release and Release.gpg for a detached signature.
+func writeRelease(gen string, in *inReleaseFile) error {
+	files := map[string][]byte{"Release": in.plain, "InRelease": in.body}
+	if in.sig != nil {
+		files = map[string][]byte{"Release": in.body, "Release.gpg": in.sig}
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(gen, name), data, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func randHex() string {

@@ -351,3 +351,34 @@ func TestRefreshBinaryOnlyArchive(t *testing.T) {
 		t.Errorf("FindSource = %v; want not found", err)
 	}
 }
+
+// TestRefreshDetachedRelease covers archives with Release and Release.gpg
+// but no InRelease.
+func TestRefreshDetachedRelease(t *testing.T) {
+	f := newFakeArchive(t)
+	f.detached = true
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := refreshed(t, f, "stable")
+	m, err := p.Meta("fake", "stable")
+	if err != nil || !m.Detached || !strings.HasSuffix(m.InReleaseURL, "/Release") {
+		t.Fatalf("Meta = %+v, %v; want a detached Release", m, err)
+	}
+	if _, err := p.Status(StatusOptions{Verify: true}); err != nil {
+		t.Errorf("Status: %v", err)
+	}
+	lists := t.TempDir()
+	written, err := p.WriteAptLists(lists, Selection{NoSources: true})
+	if err != nil || len(written) != 3 || !strings.HasSuffix(written[0], "_Release") || !strings.HasSuffix(written[1], "_Release.gpg") {
+		t.Errorf("WriteAptLists = %v, %v; want Release, Release.gpg, Packages", written, err)
+	}
+	if ref, err := p.FindSource("hello"); err != nil || ref.Version != "1-1" {
+		t.Errorf("FindSource = %v, %v", ref, err)
+	}
+	// A signature from another key is refused.
+	f.now = f.now.Add(time.Minute)
+	f.publish("stable", []fakeSource{helloSource("1-2")})
+	other := newFakeArchive(t)
+	sig, _ := other.key.DetachSign([]byte("x"))
+	f.write("dists/stable/Release.gpg", sig)
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool { return errors.Is(err, sign.ErrBadSignature) })
+}

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+
 	"github.com/packyard/packyard/internal/sign"
 )
 
@@ -174,19 +176,37 @@ func (p *Pantry) indexStatus(st *IndexStatus, meta *SuiteMeta, merr error, rel *
 
 // verifyStored re-verifies a suite's stored InRelease and parses it.
 func verifyStored(dir, signedBy string) (*Release, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "InRelease"))
-	if err != nil {
-		return nil, fmt.Errorf("reading stored InRelease: %w", err)
-	}
 	kr, err := readKeyring(signedBy)
 	if err != nil {
 		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "InRelease"))
+	if errors.Is(err, os.ErrNotExist) {
+		return verifyStoredDetached(dir, kr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading stored InRelease: %w", err)
 	}
 	plain, _, err := sign.VerifyClearSigned(kr, data)
 	if err != nil {
 		return nil, fmt.Errorf("stored InRelease: %w", err)
 	}
 	return ParseRelease(plain)
+}
+
+func verifyStoredDetached(dir string, kr openpgp.EntityList) (*Release, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "Release"))
+	if err != nil {
+		return nil, fmt.Errorf("reading stored Release: %w", err)
+	}
+	sig, err := os.ReadFile(filepath.Join(dir, "Release.gpg"))
+	if err != nil {
+		return nil, fmt.Errorf("reading stored Release.gpg: %w", err)
+	}
+	if _, err := sign.VerifyDetached(kr, data, sig); err != nil {
+		return nil, fmt.Errorf("stored Release: %w", err)
+	}
+	return ParseRelease(data)
 }
 
 // WriteStatusTable writes rows as an aligned table for a terminal:
