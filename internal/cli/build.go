@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/build"
@@ -22,35 +23,44 @@ import (
 )
 
 type buildOptions struct {
-	suite     string
-	codename  string
-	arch      string
-	noArchAll bool
-	nocheck   bool
-	profiles  []string
-	parallel  int
-	extra     []string
+	suite        string
+	codename     string
+	arch         string
+	noArchAll    bool
+	nocheck      bool
+	profiles     []string
+	parallel     int
+	extra        []string
+	jobs         int
+	noPlan       bool
+	validatePlan bool
+	from         string
+	skipLocal    bool
 }
 
 func newBuild(g *globals) *cobra.Command {
 	var o buildOptions
 	cmd := &cobra.Command{
-		Use:   "build TARGET",
-		Short: "Build a source package in a clean environment and publish it to packyard's repository",
-		Long: `build takes a source package name (the newest version in the refreshed
-Sources indexes), a path to a .dsc, or a path to an unpacked source tree with
-debian/. It verifies the source, creates or reuses the build environment for
-the codename and architecture, installs the build-dependencies in a
-throw-away overlay entered with bwrap, runs dpkg-buildpackage there with the
-network off, and publishes the results to <codename>-<id>-<suite>.`,
-		Args: cobra.ExactArgs(1),
+		Use:   "build TARGET...",
+		Short: "Build source packages in clean environments and publish them to packyard's repository",
+		Long: `build takes source package names (the newest version in the refreshed
+Sources indexes), paths to .dsc files, or unpacked source trees with debian/.
+It plans first: build-dependencies that no binary index satisfies but that a
+source archive provides are built too, stage by stage, up to -j builds at
+once, each stage published before the next is resolved (--no-plan builds the
+targets as given; --validate-plan stops after planning). Each build verifies
+its source, creates or reuses the build environment for the codename and
+architecture, installs the build-dependencies in a throw-away overlay entered
+with bwrap, runs dpkg-buildpackage there with the network off, and publishes
+the results to <codename>-<id>-<suite>.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := g.load()
 			if err != nil {
 				return err
 			}
 			return g.command(cmd, cfg, args, func(rec *record.Run) error {
-				return runBuild(cmd, g, cfg, rec, &o, args[0])
+				return runBuild(cmd.Context(), g, cfg, rec, &o, args)
 			})
 		},
 	}
@@ -61,92 +71,135 @@ network off, and publishes the results to <codename>-<id>-<suite>.`,
 	f.BoolVar(&o.noArchAll, "no-arch-all", false, "do not build Architecture: all packages")
 	f.BoolVar(&o.nocheck, "nocheck", false, "skip the package's tests (DEB_BUILD_OPTIONS=nocheck)")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES)")
-	f.IntVarP(&o.parallel, "jobs-per-build", "J", 0, "parallel=N in DEB_BUILD_OPTIONS (0: the package's default)")
+	f.IntVarP(&o.parallel, "parallel", "J", 0, "parallel=N in DEB_BUILD_OPTIONS (0: the package's default)")
 	f.StringSliceVar(&o.extra, "extra-package", nil, "extra packages to install in the build session")
+	f.IntVarP(&o.jobs, "jobs", "j", 1, "builds of one plan stage to run at once")
+	f.BoolVar(&o.noPlan, "no-plan", false, "build the targets as given, in order, without planning")
+	f.BoolVar(&o.validatePlan, "validate-plan", false, "plan, print the plan, and stop")
+	f.StringVar(&o.from, "from", "", "codename whose Sources provide targets and missing build-dependencies (default: the build codename)")
+	f.BoolVar(&o.skipLocal, "skip-local", false, "plan without packyard's own repository")
 	return cmd
 }
 
-// buildTarget is what the user asked to build, resolved.
+// buildTarget is one source to build, resolved.
 type buildTarget struct {
-	dsc  string // path of a verified .dsc with its files beside it
-	tree string // or an unpacked source tree
+	name    string // source package name as given or planned
+	version string // exact version to fetch ("" for the newest)
+	dsc     string // path of a verified .dsc with its files beside it
+	tree    string // or an unpacked source tree
 }
 
-func runBuild(cmd *cobra.Command, g *globals, cfg *config.Config, rec *record.Run, o *buildOptions, arg string) error {
-	ctx := cmd.Context()
+// builder is what runBuild shares between the builds of one run.
+type buildSession struct {
+	g        *globals
+	cfg      *config.Config
+	rec      *record.Run
+	o        *buildOptions
+	repo     *repo.Repo
+	envs     *env.Manager
+	env      *env.Env
+	dist     string
+	arch     string
+	multiple bool
+	mu       sync.Mutex
+}
+
+func runBuild(ctx context.Context, g *globals, cfg *config.Config, rec *record.Run, o *buildOptions, args []string) error {
 	codename := firstNonEmpty(o.codename, cfg.Build.Codename)
-	arch := firstNonEmpty(o.arch, cfg.Build.Architecture)
-	dist := cfg.DistributionName(codename, firstNonEmpty(o.suite, cfg.Build.Suite))
-	if err := run.Require("mmdebstrap", "bwrap", "mount", "umount"); err != nil {
-		return err
+	s := &buildSession{g: g, cfg: cfg, rec: rec, o: o, arch: firstNonEmpty(o.arch, cfg.Build.Architecture)}
+	s.dist = cfg.DistributionName(codename, firstNonEmpty(o.suite, cfg.Build.Suite))
+	if !o.validatePlan {
+		if err := run.Require("mmdebstrap", "bwrap", "mount", "umount"); err != nil {
+			return err
+		}
 	}
 	key, err := sign.LoadKey(cfg.SigningKeyPath())
 	if err != nil {
 		return withCode(ExitUsage, err, "run 'packyard init' to generate the signing key")
 	}
-	r, err := repo.Open(cfg, key, g.logger)
+	if s.repo, err = repo.Open(cfg, key, g.logger); err != nil {
+		return err
+	}
+	if err := checkDistribution(s.repo, s.dist); err != nil {
+		return err
+	}
+	stages, err := s.stages(ctx, codename, args)
 	if err != nil {
 		return err
 	}
-	if err := checkDistribution(r, dist); err != nil {
-		return err
+	if o.validatePlan {
+		return nil
 	}
-	target, err := resolveTarget(ctx, g, cfg, rec, arg)
-	if err != nil {
-		return err
-	}
-	envs := env.NewManager(cfg, g.logger, run.New(g.logger))
-	g.printf("preparing build environment %s/%s\n", codename, arch)
-	e, err := envs.Ensure(ctx, codename, arch)
-	if err != nil {
+	s.envs = env.NewManager(cfg, g.logger, run.New(g.logger))
+	g.printf("preparing build environment %s/%s\n", codename, s.arch)
+	if s.env, err = s.envs.Ensure(ctx, codename, s.arch); err != nil {
 		return fmt.Errorf("preparing build environment: %w", err)
 	}
-	rec.Event("env.ready", map[string]any{"env": e.Name(), "dir": e.Dir})
-	outDir := filepath.Join(rec.Dir, "artifacts")
-	req := build.Request{
-		DSC: target.dsc, SourceTree: target.tree, Env: e, OutDir: outDir,
-		LogPath: rec.LogPath("build.log"), Rec: rec, Arch: arch,
-		NoArchAll: o.noArchAll, NoCheck: o.nocheck, Profiles: o.profiles, Parallel: o.parallel,
-		ExtraPackages: o.extra,
+	rec.Event("env.ready", map[string]any{"env": s.env.Name(), "dir": s.env.Dir})
+	n := 0
+	for _, st := range stages {
+		n += len(st)
 	}
-	if published(cfg, dist) {
-		req.ExtraRepositories = []string{r.AptSourceLine(dist)}
-	}
-	builder := build.NewDpkg(envs, g.logger)
-	builder.CacheDir = cfg.WorkspaceDir().Cache()
-	g.printf("building %s (log: %s)\n", arg, req.LogPath)
-	res, err := builder.Build(ctx, req)
-	if res != nil {
-		if aerr := writeArtifacts(rec, builder.Name(), res, nil); aerr != nil && err == nil {
-			err = aerr
+	s.multiple = n > 1
+	for i, st := range stages {
+		rec.Event("build.stage", map[string]any{"stage": i + 1, "items": len(st)})
+		if err := s.runStage(ctx, st); err != nil {
+			return err
 		}
 	}
-	if err != nil {
-		g.printf("build failed; full log: %s\n", req.LogPath)
-		return err
-	}
-	files := publishable(res.Files, target.dsc)
-	pub, err := r.Add(ctx, dist, files...)
-	if err != nil {
-		return err
-	}
-	if err := writeArtifacts(rec, builder.Name(), res, files); err != nil {
-		return err
-	}
-	rec.Event("publish.done", map[string]any{"distribution": dist, "generation": pub.Generation, "added": len(pub.Added)})
-	line := r.AptSourceLine(dist)
+	line := s.repo.AptSourceLine(s.dist)
 	if g.json {
-		return writeJSON(g.stdout, map[string]any{"source": res.Source, "version": res.Version, "distribution": dist,
-			"generation": pub.Generation, "files": files, "run": rec.Dir, "apt_source": line})
+		return writeJSON(g.stdout, map[string]any{"distribution": s.dist, "run": rec.Dir, "apt_source": line})
 	}
-	g.printf("built %s %s and published it to %s (generation %d)\n", res.Source, res.Version, dist, pub.Generation)
 	g.printf("to install from it, add this line to /etc/apt/sources.list.d/packyard.list:\n%s\n", line)
 	return nil
 }
 
-// resolveTarget turns the command-line argument into a verified .dsc or a
-// source tree, fetching the source package from the archive for a name.
-func resolveTarget(ctx context.Context, g *globals, cfg *config.Config, rec *record.Run, arg string) (*buildTarget, error) {
+// stages resolves the arguments and, unless --no-plan, plans them: the
+// result is the build order, stage by stage.
+func (s *buildSession) stages(ctx context.Context, codename string, args []string) ([][]*buildTarget, error) {
+	given := map[string]*buildTarget{}
+	var order [][]*buildTarget
+	for _, a := range args {
+		t, err := localTarget(a)
+		if err != nil {
+			return nil, err
+		}
+		given[t.name] = t
+		order = append(order, []*buildTarget{t})
+	}
+	if s.o.noPlan {
+		return order, nil
+	}
+	po := &planOptions{from: s.o.from, to: codename, suite: strings.TrimPrefix(s.dist, codename+"-"+s.cfg.Repository.ID+"-"),
+		arch: s.arch, skipLocal: s.o.skipLocal, profiles: s.o.profiles}
+	pl, err := makePlan(ctx, s.g, s.cfg, s.rec, po, args)
+	if pl != nil && (err != nil || s.o.validatePlan || len(pl.Items) > len(args)) {
+		if perr := printPlan(s.g, pl, false); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	order = nil
+	for _, st := range pl.Stages {
+		var stage []*buildTarget
+		for _, it := range st {
+			if t, ok := given[it.Source]; ok && (t.dsc != "" || t.tree != "") {
+				stage = append(stage, t)
+				continue
+			}
+			stage = append(stage, &buildTarget{name: it.Source, version: it.Version})
+		}
+		order = append(order, stage)
+	}
+	return order, nil
+}
+
+// localTarget classifies one argument: a .dsc (verified), a source tree, or
+// a source package name to fetch.
+func localTarget(arg string) (*buildTarget, error) {
 	if strings.HasSuffix(arg, ".dsc") {
 		ref, err := archive.VerifyLocalDSC(arg)
 		if err != nil {
@@ -156,37 +209,140 @@ func resolveTarget(ctx context.Context, g *globals, cfg *config.Config, rec *rec
 		if err != nil {
 			return nil, usageError("%v", err)
 		}
-		rec.Event("source.local", map[string]any{"dsc": abs, "source": ref.Package, "version": ref.Version})
-		return &buildTarget{dsc: abs}, nil
+		return &buildTarget{name: ref.Package, version: ref.Version, dsc: abs}, nil
 	}
 	if fi, err := os.Stat(arg); err == nil && fi.IsDir() {
 		abs, err := filepath.Abs(arg)
 		if err != nil {
 			return nil, usageError("%v", err)
 		}
-		rec.Event("source.tree", map[string]any{"path": abs})
-		return &buildTarget{tree: abs}, nil
+		if _, err := os.Stat(filepath.Join(abs, "debian")); err != nil {
+			return nil, &build.SourceTreeError{Path: abs, Reason: "it has no debian/ directory"}
+		}
+		name := filepath.Base(abs)
+		if s, err := sourceFromTree(abs); err == nil {
+			name = s.Package
+		}
+		return &buildTarget{name: name, tree: abs}, nil
 	}
 	if strings.ContainsRune(arg, '/') {
 		return nil, usageError("%s: no such .dsc or source tree", arg)
 	}
-	p, err := archive.OpenPantry(cfg, g.logger)
-	if err != nil {
-		return nil, err
+	return &buildTarget{name: arg}, nil
+}
+
+// runStage builds the targets of one stage, up to -j at once. Every build
+// of the stage runs to its end; the first error is returned.
+func (s *buildSession) runStage(ctx context.Context, stage []*buildTarget) error {
+	jobs := max(s.o.jobs, 1)
+	sem := make(chan struct{}, jobs)
+	errs := make([]error, len(stage))
+	var wg sync.WaitGroup
+	for i, t := range stage {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = s.buildOne(ctx, t)
+		}()
 	}
-	p.SetClient(archive.NewClient(cfg.Offline))
-	ref, err := p.FindSource(arg)
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
-	g.printf("fetching %s %s from %s %s\n", ref.Package, ref.Version, ref.Archive, ref.Suite)
-	dest := filepath.Join(cfg.WorkspaceDir().Sources(), ref.Package, ref.Version)
+	return nil
+}
+
+// buildOne fetches (if needed), builds and publishes one source.
+func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
+	g, rec := s.g, s.rec
+	if t.dsc == "" && t.tree == "" {
+		if err := s.fetch(ctx, t); err != nil {
+			return err
+		}
+	}
+	logName, outDir := "build.log", filepath.Join(rec.Dir, "artifacts")
+	if s.multiple {
+		logName, outDir = "build-"+t.name+".log", filepath.Join(rec.Dir, "artifacts", t.name)
+	}
+	req := build.Request{
+		DSC: t.dsc, SourceTree: t.tree, Env: s.env, OutDir: outDir,
+		LogPath: rec.LogPath(logName), Rec: rec, Arch: s.arch,
+		NoArchAll: s.o.noArchAll, NoCheck: s.o.nocheck, Profiles: s.o.profiles, Parallel: s.o.parallel,
+		ExtraPackages: s.o.extra,
+	}
+	if published(s.cfg, s.dist) {
+		req.ExtraRepositories = []string{s.repo.AptSourceLine(s.dist)}
+	}
+	builder := build.NewDpkg(s.envs, g.logger)
+	builder.CacheDir = s.cfg.WorkspaceDir().Cache()
+	g.printf("building %s (log: %s)\n", t.name, req.LogPath)
+	res, err := builder.Build(ctx, req)
+	artifactsName := "artifacts.json"
+	if s.multiple {
+		artifactsName = filepath.Join("artifacts", t.name, "artifacts.json")
+	}
+	if res != nil {
+		if aerr := writeArtifacts(rec, artifactsName, builder.Name(), res, nil); aerr != nil && err == nil {
+			err = aerr
+		}
+	}
+	if err != nil {
+		g.printf("build of %s failed; full log: %s\n", t.name, req.LogPath)
+		return err
+	}
+	files := publishable(res.Files, t.dsc)
+	s.mu.Lock()
+	pub, err := s.repo.Add(ctx, s.dist, files...)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := writeArtifacts(rec, artifactsName, builder.Name(), res, files); err != nil {
+		return err
+	}
+	rec.Event("publish.done", map[string]any{"source": res.Source, "version": res.Version, "distribution": s.dist,
+		"generation": pub.Generation, "added": len(pub.Added)})
+	g.printf("built %s %s and published it to %s (generation %d)\n", res.Source, res.Version, s.dist, pub.Generation)
+	return nil
+}
+
+// fetch downloads and verifies a named source from the archive: the exact
+// planned version when known, else the newest.
+func (s *buildSession) fetch(ctx context.Context, t *buildTarget) error {
+	p, err := archive.OpenPantry(s.cfg, s.g.logger)
+	if err != nil {
+		return err
+	}
+	p.SetClient(archive.NewClient(s.cfg.Offline))
+	ref, err := p.FindSource(t.name)
+	if err != nil {
+		return err
+	}
+	if t.version != "" && ref.Version != t.version {
+		all, err := p.FindSourceAll(t.name)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if r.Version == t.version {
+				ref = r
+				break
+			}
+		}
+	}
+	s.g.printf("fetching %s %s from %s %s\n", ref.Package, ref.Version, ref.Archive, ref.Suite)
+	dest := filepath.Join(s.cfg.WorkspaceDir().Sources(), ref.Package, ref.Version)
 	dsc, err := p.FetchSource(ctx, ref, dest)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rec.Event("source.fetched", map[string]any{"source": ref.Package, "version": ref.Version, "archive": ref.Archive, "suite": ref.Suite, "dsc": dsc})
-	return &buildTarget{dsc: dsc}, nil
+	s.rec.Event("source.fetched", map[string]any{"source": ref.Package, "version": ref.Version, "archive": ref.Archive, "suite": ref.Suite, "dsc": dsc})
+	t.dsc = dsc
+	return nil
 }
 
 func checkDistribution(r *repo.Repo, dist string) error {
@@ -226,7 +382,7 @@ func publishable(files []string, dsc string) []string {
 }
 
 // writeArtifacts writes artifacts.json with size and SHA256 of every file.
-func writeArtifacts(rec *record.Run, builder string, res *build.Result, kept []string) error {
+func writeArtifacts(rec *record.Run, name, builder string, res *build.Result, kept []string) error {
 	keep := map[string]bool{}
 	for _, k := range kept {
 		keep[k] = true
@@ -240,7 +396,7 @@ func writeArtifacts(rec *record.Run, builder string, res *build.Result, kept []s
 		a.Files = append(a.Files, record.Artifact{Name: filepath.Base(f), Path: f, Size: size, SHA256: sum,
 			Kept: keep[f] || (len(kept) > 0 && !strings.HasSuffix(f, ".changes") && !strings.HasSuffix(f, ".dsc"))})
 	}
-	return rec.WriteArtifacts(a)
+	return rec.WriteJSON(name, a)
 }
 
 func hashFile(path string) (int64, string, error) {
