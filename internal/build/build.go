@@ -8,6 +8,7 @@ import (
 
 	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/record"
+	"github.com/packyard/packyard/internal/run"
 )
 
 // Builder turns a source package into binary packages inside an environment.
@@ -37,8 +38,13 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("building %s %s: %s step failed", e.Source, e.Version, e.Step)
-	if e.ExitCode > 0 {
+	var re *run.Error
+	switch {
+	case e.ExitCode > 0:
 		msg += fmt.Sprintf(" (exit status %d)", e.ExitCode)
+	case e.Err != nil && !errors.As(e.Err, &re):
+		// Not a program's failure: the cause is not in the log, say it.
+		msg += ": " + e.Err.Error()
 	}
 	if e.LogPath != "" {
 		msg += "; full log: " + e.LogPath

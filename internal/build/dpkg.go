@@ -22,9 +22,11 @@ import (
 type Dpkg struct {
 	Envs   *env.Manager
 	Logger *slog.Logger
-	// CacheDir, when set, is bound at /var/cache/apt/archives so downloaded
-	// .debs are shared by all sessions.
+	// CacheDir is the root of the workspace cache; downloaded .debs are kept
+	// in its content-addressed debs/ (env.DebCache) and shared by all
+	// sessions. Empty disables the cache.
 	CacheDir string
+	cache    *env.DebCache
 }
 
 var _ Builder = (*Dpkg)(nil)
@@ -34,7 +36,11 @@ func NewDpkg(envs *env.Manager, logger *slog.Logger) *Dpkg {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Dpkg{Envs: envs, Logger: logger}
+	d := &Dpkg{Envs: envs, Logger: logger}
+	if envs != nil {
+		d.CacheDir = envs.Config().WorkspaceDir().Cache()
+	}
+	return d
 }
 
 // Name returns "dpkg".
@@ -92,6 +98,9 @@ func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) 
 		}
 	}()
 	j.sess = sess
+	if d.CacheDir != "" {
+		d.cache = env.NewDebCache(filepath.Join(d.CacheDir, "debs"))
+	}
 	req.Rec.Event("build.session", map[string]any{"id": sess.ID, "setup_ms": sess.SetupTime.Milliseconds()})
 	res, err = d.build(ctx, j)
 	if err != nil {
@@ -190,7 +199,7 @@ func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
 	if err != nil {
 		return nil, j.fail("extract", err)
 	}
-	if err := d.installDeps(ctx, j); err != nil {
+	if err := d.prepareDeps(ctx, j); err != nil {
 		return nil, j.fail("build-deps", err)
 	}
 	args := DpkgBuildpackageArgs(j.req)
@@ -215,10 +224,14 @@ func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
 	return res, nil
 }
 
+// hostDir is the unpacked tree's path on the host.
+func (j *job) hostDir() string {
+	return filepath.Join(j.sess.BuildDir, filepath.FromSlash(strings.TrimPrefix(j.dir, "/build/")))
+}
+
 // changelog reads the unpacked tree's newest changelog entry (host side).
 func (j *job) changelog() (*ChangelogEntry, error) {
-	hostDir := filepath.Join(j.sess.BuildDir, filepath.FromSlash(j.dir[len("/build"):]))
-	data, err := os.ReadFile(filepath.Join(hostDir, "debian", "changelog"))
+	data, err := os.ReadFile(filepath.Join(j.hostDir(), "debian", "changelog"))
 	if err != nil {
 		return nil, fmt.Errorf("reading unpacked changelog: %w", err)
 	}

@@ -139,7 +139,6 @@ func buildDSC(t *testing.T, name string, req build.Request) *build.Result {
 		_ = os.Remove(req.LogPath)
 	}
 	d := build.NewDpkg(mgr, nil)
-	d.CacheDir = filepath.Join(cfg.WorkspaceDir().Cache(), "apt")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	res, err := d.Build(ctx, req)
@@ -263,7 +262,6 @@ func TestBuildSourceTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := build.NewDpkg(mgr, nil)
-	d.CacheDir = filepath.Join(cfg.WorkspaceDir().Cache(), "apt")
 	res, err := d.Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(),
 		LogPath: filepath.Join(itRoot, "logs", t.Name()+".log")})
 	if err != nil {
@@ -272,6 +270,24 @@ func TestBuildSourceTree(t *testing.T) {
 	for _, want := range []string{".dsc", "_amd64.deb", "_amd64.changes", ".debian.tar.xz"} {
 		if !hasFile(res.Files, want) {
 			t.Errorf("Files = %v; want one ending in %s", res.Files, want)
+		}
+	}
+}
+
+func TestRebuildReusesLayer(t *testing.T) {
+	res := buildDSC(t, "hello", build.Request{})
+	log, _ := os.ReadFile(res.LogPath)
+	if !bytes.Contains(log, []byte("reused")) {
+		// First build of hello in this workspace: it made the layer.
+		res = buildDSC(t, "hello", build.Request{})
+		log, _ = os.ReadFile(res.LogPath)
+	}
+	if !bytes.Contains(log, []byte("build-dependency layer")) || !bytes.Contains(log, []byte("nothing to install")) {
+		t.Errorf("rebuild log %s does not report a reused layer", res.LogPath)
+	}
+	for _, installing := range []string{"Unpacking ", "Setting up ", "apt-get build-dep"} {
+		if bytes.Contains(log, []byte(installing)) {
+			t.Errorf("rebuild log %s shows %q: something was installed", res.LogPath, installing)
 		}
 	}
 }

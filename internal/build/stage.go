@@ -58,48 +58,6 @@ func (j *job) unpack(ctx context.Context) error {
 		Env: UserEnvironment(), Log: j.log})
 }
 
-// installDeps installs the build-dependencies (and extra packages) as root
-// with network. Stale apt lists are refreshed once when installation fails.
-func (d *Dpkg) installDeps(ctx context.Context, j *job) error {
-	mounts, extra := extraRepositoryMounts(j.req.ExtraRepositories, j.sess.BuildDir)
-	if d.CacheDir != "" {
-		if err := os.MkdirAll(filepath.Join(d.CacheDir, "partial"), 0o755); err != nil {
-			return fmt.Errorf("creating package cache: %w", err)
-		}
-		mounts = append(mounts, env.Mount{Source: d.CacheDir, Dest: "/var/cache/apt/archives"})
-	}
-	step := func(args []string) error {
-		fmt.Fprintf(j.log, "packyard: %s\n", joinArgs(args))
-		return j.sess.Run(ctx, env.Step{Name: "build-deps", Command: args, Network: true, Dir: "/build",
-			Env: RootEnvironment(), Mounts: mounts, Log: j.log})
-	}
-	update := []string{"apt-get", "update", "--error-on=any"}
-	if extra {
-		if err := step(update); err != nil {
-			return err
-		}
-	}
-	j.req.Rec.Event("build.deps", map[string]any{"dir": j.dir})
-	install := func() error {
-		if err := step(AptBuildDepArgs(j.req, j.dir)); err != nil {
-			return err
-		}
-		if len(j.req.ExtraPackages) > 0 {
-			return step(AptInstallArgs(j.req.ExtraPackages))
-		}
-		return nil
-	}
-	err := install()
-	if err == nil || extra {
-		return err
-	}
-	fmt.Fprintf(j.log, "packyard: installing build-dependencies failed; refreshing apt lists and retrying\n")
-	if uerr := step(update); uerr != nil {
-		return errors.Join(err, uerr)
-	}
-	return install()
-}
-
 // extraRepositoryMounts writes the extra apt source lines to a file bound
 // into the session's sources.list.d, and binds the local paths they name
 // (file: repositories and signed-by keyrings) read-only at the same path.

@@ -50,6 +50,9 @@ func NewManager(cfg *config.Config, logger *slog.Logger, runner *run.Runner) *Ma
 	return &Manager{cfg: cfg, logger: logger, runner: runner}
 }
 
+// Config returns the configuration the manager works with.
+func (m *Manager) Config() *config.Config { return m.cfg }
+
 // Env is one ready build environment.
 type Env struct {
 	Codename     string
@@ -173,6 +176,9 @@ func (m *Manager) create(ctx context.Context, codename, arch, variant string) (*
 	start := time.Now()
 	if err := m.runner.Run(ctx, run.Cmd{Args: args, Log: m.Log, Setpgid: true}); err != nil {
 		return nil, fmt.Errorf("creating environment %s: %w", name, err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "build"), 0o755); err != nil {
+		return nil, fmt.Errorf("creating /build in environment: %w", err)
 	}
 	lines, err := installSources(root, sources)
 	if err != nil {

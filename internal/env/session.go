@@ -34,6 +34,11 @@ type Session struct {
 	ops    chan func()
 	done   chan struct{}
 	closed bool
+	lowers []string
+	locks  []*os.File
+	// envLock is a shared lock on <env>/use.lock: refresh removes an old
+	// environment only once no session holds it.
+	envLock *os.File
 	// SetupTime is how long mounting the overlay took.
 	SetupTime time.Duration
 }
@@ -84,12 +89,20 @@ func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*S
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("registering session: %w", err)
 	}
+	envLock, err := lockShared(filepath.Join(e.Dir, "use.lock"))
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("locking environment for use: %w", err)
+	}
+	s.envLock = envLock
 	lowers := append(append([]string(nil), layers...), e.Root)
+	s.lowers = lowers
 	opts := OverlayOptions(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
 	start := time.Now()
 	ready := make(chan error, 1)
 	go s.loop(opts, ready)
 	if err := <-ready; err != nil {
+		envLock.Close()
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
@@ -187,8 +200,126 @@ func (s *Session) Close() error {
 	s.closed = true
 	close(s.ops)
 	<-s.done
+	for _, f := range s.locks {
+		f.Close()
+	}
+	if s.envLock != nil {
+		s.envLock.Close()
+	}
 	if err := os.RemoveAll(s.Dir); err != nil {
 		return fmt.Errorf("removing session %s: %w", s.ID, err)
 	}
 	return nil
+}
+
+// do runs fn on the session's thread (inside its mount namespace).
+func (s *Session) do(fn func() error) error {
+	if s.closed {
+		return errors.New("session is closed")
+	}
+	errc := make(chan error, 1)
+	s.ops <- func() { errc <- fn() }
+	return <-errc
+}
+
+// remount replaces the overlay: a fresh upper over lowers (topmost first).
+// Must run on the session thread.
+func (s *Session) remount(lowers []string, mounted bool) error {
+	if mounted {
+		if err := syscall.Unmount(s.Root, 0); err != nil {
+			return fmt.Errorf("unmounting session overlay: %w", err)
+		}
+	}
+	upper, work := filepath.Join(s.Dir, "upper"), filepath.Join(s.Dir, "work")
+	for _, d := range []string{upper, work} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("resetting session overlay: %w", err)
+		}
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return fmt.Errorf("resetting session overlay: %w", err)
+		}
+	}
+	if err := syscall.Mount("overlay", s.Root, "overlay", 0, OverlayOptions(lowers, upper, work)); err != nil {
+		return fmt.Errorf("mounting session overlay: %w", err)
+	}
+	s.lowers = lowers
+	return nil
+}
+
+// useLayer holds l for the session: a shared lock that keeps collection
+// away, and a touch of its used mark.
+func (s *Session) useLayer(l *Layer) error {
+	f, err := lockShared(l.Dir + ".lock")
+	if err != nil {
+		return fmt.Errorf("locking layer: %w", err)
+	}
+	s.locks = append(s.locks, f)
+	now := time.Now()
+	used := filepath.Join(l.Dir, "used")
+	if err := os.Chtimes(used, now, now); err != nil {
+		_ = os.WriteFile(used, nil, 0o644)
+	}
+	return nil
+}
+
+// UseLayer restarts the session's overlay over l and the environment, with
+// an empty upper directory (what the session wrote so far is dropped;
+// /build is not part of the overlay and stays).
+func (s *Session) UseLayer(l *Layer) error {
+	if err := s.useLayer(l); err != nil {
+		return err
+	}
+	return s.do(func() error { return s.remount([]string{l.Root, s.Env.Root}, true) })
+}
+
+// CommitLayer turns what the session installed so far (its upper
+// directory) into the layer for packages, and restarts the overlay over
+// it with an empty upper. If another session made the same layer first,
+// that one is used and this one dropped.
+func (s *Session) CommitLayer(packages map[string]string) (*Layer, error) {
+	hash := LayerHash(packages)
+	layers := s.Env.LayersDir()
+	if err := os.MkdirAll(layers, 0o755); err != nil {
+		return nil, fmt.Errorf("creating layers directory: %w", err)
+	}
+	tmp := filepath.Join(layers, ".new-"+hash[:16]+"-"+randomID())
+	var made *Layer
+	err := s.do(func() error {
+		if err := syscall.Unmount(s.Root, 0); err != nil {
+			return fmt.Errorf("unmounting session overlay: %w", err)
+		}
+		if err := os.Mkdir(tmp, 0o755); err != nil {
+			return fmt.Errorf("creating layer: %w", err)
+		}
+		if err := os.Rename(filepath.Join(s.Dir, "upper"), filepath.Join(tmp, "root")); err != nil {
+			return fmt.Errorf("creating layer: %w", err)
+		}
+		if err := os.Mkdir(filepath.Join(s.Dir, "upper"), 0o755); err != nil {
+			return fmt.Errorf("resetting session overlay: %w", err)
+		}
+		man := LayerManifest{Hash: hash, Packages: packages, Created: time.Now().UTC(), Size: diskUsage(filepath.Join(tmp, "root"))}
+		data, _ := json.MarshalIndent(man, "", "  ")
+		if err := os.WriteFile(filepath.Join(tmp, "manifest.json"), append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("writing layer manifest: %w", err)
+		}
+		final := filepath.Join(layers, hash)
+		if err := os.Rename(tmp, final); err != nil {
+			// Someone made it first (or a stale one sits there): use theirs
+			// when valid.
+			_ = os.RemoveAll(tmp)
+		}
+		l, err := s.Env.Layer(hash)
+		if err != nil {
+			return err
+		}
+		if err := s.useLayer(l); err != nil {
+			return err
+		}
+		made = l
+		return s.remount([]string{l.Root, s.Env.Root}, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return made, nil
 }
