@@ -280,11 +280,11 @@ func (p *Pantry) WriteAptLists(listsDir string, sel Selection) ([]string, error)
 			if !sel.has(sel.Suites, suite) {
 				continue
 			}
-			meta, err := p.Meta(a.Name, suite)
+			dir := p.generation(a.Name, suite)
+			meta, err := readMeta(dir)
 			if err != nil {
 				return nil, err
 			}
-			dir := p.SuiteDir(a.Name, suite)
 			files := []string{"InRelease"}
 			if meta.Detached {
 				files = []string{"Release", "Release.gpg"}

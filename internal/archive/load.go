@@ -66,7 +66,7 @@ func (p *Pantry) LoadIndex(sel Selection) (*Index, error) {
 			}
 		}
 	}
-	keys = p.dropAbsent(keys)
+	keys, gens := p.dropAbsent(keys)
 	data := make([]*IndexData, len(keys))
 	errs := make([]error, len(keys))
 	var wg sync.WaitGroup
@@ -74,7 +74,7 @@ func (p *Pantry) LoadIndex(sel Selection) (*Index, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			path := filepath.Join(p.SuiteDir(k.Archive, k.Suite), indexPath(k.Component, k.Architecture))
+			path := filepath.Join(gens[[2]string{k.Archive, k.Suite}], indexPath(k.Component, k.Architecture))
 			ps, err := LoadIndexFile(path)
 			if errors.Is(err, os.ErrNotExist) {
 				err = fmt.Errorf("%s %s %s: %w (run packyard refresh)", k.Archive, k.Suite, indexPath(k.Component, k.Architecture), ErrNotRefreshed)
@@ -98,15 +98,17 @@ func (p *Pantry) LoadIndex(sel Selection) (*Index, error) {
 }
 
 // dropAbsent removes Sources indexes that the pantry records as not
-// published by their archive.
-func (p *Pantry) dropAbsent(keys []IndexKey) []IndexKey {
+// published by their archive, and resolves each suite's generation once.
+func (p *Pantry) dropAbsent(keys []IndexKey) ([]IndexKey, map[[2]string]string) {
 	metas := map[[2]string]*SuiteMeta{}
+	gens := map[[2]string]string{}
 	out := keys[:0]
 	for _, k := range keys {
 		sk := [2]string{k.Archive, k.Suite}
 		m, ok := metas[sk]
 		if !ok {
-			m, _ = p.Meta(k.Archive, k.Suite)
+			gens[sk] = p.generation(k.Archive, k.Suite)
+			m, _ = readMeta(gens[sk])
 			metas[sk] = m
 		}
 		if m != nil {
@@ -116,7 +118,7 @@ func (p *Pantry) dropAbsent(keys []IndexKey) []IndexKey {
 		}
 		out = append(out, k)
 	}
-	return out
+	return out, gens
 }
 
 // LoadIndexFile reads an uncompressed index file and parses every

@@ -111,10 +111,25 @@ func (p *Pantry) SuiteDir(archive, suite string) string {
 	return filepath.Join(p.dir, archive, suiteDirName(suite))
 }
 
+// generation resolves the suite symlink to the current generation
+// directory, so that a reader sees one InRelease and its indexes even if a
+// refresh swaps the link meanwhile (the previous generation is kept). A
+// suite never refreshed gives its (missing) symlink path.
+func (p *Pantry) generation(archive, suite string) string {
+	dir := p.SuiteDir(archive, suite)
+	if target, err := os.Readlink(dir); err == nil {
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(dir), target)
+		}
+		return target
+	}
+	return dir
+}
+
 // Meta reads the current meta.json of archive/suite; a suite never
 // refreshed gives an error wrapping ErrNotRefreshed.
 func (p *Pantry) Meta(archive, suite string) (*SuiteMeta, error) {
-	return readMeta(p.SuiteDir(archive, suite))
+	return readMeta(p.generation(archive, suite))
 }
 
 func readMeta(dir string) (*SuiteMeta, error) {

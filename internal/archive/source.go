@@ -76,7 +76,7 @@ func (p *Pantry) FindSourceAll(name string) ([]*SourceRef, error) {
 	for _, a := range p.cfg.Archives {
 		for _, suite := range a.Suites {
 			for _, comp := range a.Components {
-				file := filepath.Join(p.SuiteDir(a.Name, suite), indexPath(comp, "source"))
+				file := filepath.Join(p.generation(a.Name, suite), indexPath(comp, "source"))
 				data, err := os.ReadFile(file)
 				if errors.Is(err, os.ErrNotExist) {
 					continue

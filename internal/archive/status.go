@@ -98,7 +98,7 @@ func (p *Pantry) Status(opts StatusOptions) ([]IndexStatus, error) {
 	serr := &StatusError{}
 	for _, a := range p.cfg.Archives {
 		for _, suite := range a.Suites {
-			dir := p.SuiteDir(a.Name, suite)
+			dir := p.generation(a.Name, suite)
 			meta, merr := readMeta(dir)
 			var rel *Release
 			var relErr error
