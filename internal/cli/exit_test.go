@@ -51,3 +51,12 @@ func TestExecuteMissingConfig(t *testing.T) {
 		t.Errorf("stderr = %q; want a hint naming packyard init", errb.String())
 	}
 }
+
+func TestExecuteUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"build"}, {"repo", "frobnicate"}, {"build", "--no-such-flag", "x"}, {"refresh", "extra-arg"}} {
+		var out, errb bytes.Buffer
+		if code := Execute(context.Background(), args, &out, &errb); code != ExitUsage {
+			t.Errorf("Execute(%q) = %d; want %d (stderr %q)", args, code, ExitUsage, errb.String())
+		}
+	}
+}

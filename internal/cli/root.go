@@ -80,7 +80,36 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVar(&g.offline, "offline", false, "make no network connection at all")
 	root.AddCommand(newInit(g), newRefresh(g), newBuild(g))
 	addExtraCommands(root, g)
+	markUsageErrors(root)
 	return root
+}
+
+// markUsageErrors makes argument-count errors of every command exit with
+// ExitUsage, and unknown subcommands too.
+func markUsageErrors(c *cobra.Command) {
+	if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError("%s: %v", cmd.CommandPath(), err)
+			}
+			return nil
+		}
+	}
+	if c.HasSubCommands() && c.RunE == nil && c.Run == nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+		if c.Args == nil {
+			c.Args = cobra.ArbitraryArgs
+		}
+	}
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
+	}
 }
 
 // path returns the config path in effect.
