@@ -108,7 +108,8 @@ func (p *Planner) Plan(targets []Target) (*Plan, error) {
 		}
 		st.bootstrap = forbid
 	}
-	st.close()
+	st.setup()
+	st.close(append([]*Item(nil), st.items...))
 	st.order()
 	return st.finish()
 }
@@ -122,6 +123,8 @@ type planState struct {
 	cycles    []Cycle
 	notes     []string
 	edges     map[*Item][]Edge
+	avoid     []bool
+	failed    map[*Item]bool
 }
 
 func (st *planState) add(src *SourcePackage, reason string) *Item {
@@ -142,24 +145,36 @@ func (st *planState) add(src *SourcePackage, reason string) *Item {
 	return it
 }
 
-// forbid sets the solver's unavailable packages: predicted binaries of
-// sources outside the plan (unless all is set) and, when bootstrapping,
-// the index binaries of the targets.
-func (st *planState) forbid(all bool) {
+// setup makes the solver ready for this plan: the unavailable packages
+// (the targets' index binaries when bootstrapping; without BuildDeps, the
+// predicted binaries of sources outside the plan) are forbidden, and the
+// predicted binaries of sources outside the plan are avoided, so that the
+// index is preferred to adding a build.
+func (st *planState) setup() {
 	p := st.p
 	forbidden := append([]int32(nil), st.bootstrap...)
-	if !all {
+	if !p.opts.BuildDeps {
 		for src, vars := range p.predicted {
 			if _, ok := st.byName[src]; !ok {
 				forbidden = append(forbidden, vars...)
 			}
 		}
 	}
-	p.s.SetForbidden(forbidden)
-	if all {
-		p.s.SetAvoid(p.avoidPredicted)
-	} else {
-		p.s.SetAvoid(nil)
+	if len(forbidden) > 0 || p.forbidden {
+		p.s.SetForbidden(forbidden)
+		p.forbidden = len(forbidden) > 0
+	}
+	st.avoid = append(st.avoid[:0], p.avoidPredicted...)
+	for _, it := range st.items {
+		st.allow(it)
+	}
+	p.s.SetAvoid(st.avoid)
+}
+
+// allow makes an item's predicted binaries preferred from now on.
+func (st *planState) allow(it *Item) {
+	for _, v := range st.p.predicted[it.Source] {
+		st.avoid[v] = false
 	}
 }
 
@@ -177,69 +192,62 @@ func (st *planState) solve(it *Item, profiles map[string]bool, ownOK bool, extra
 	return ok, sr
 }
 
-// close adds build-dependency items until every item is satisfiable, or
-// shown impossible.
-func (st *planState) close() {
+// close solves every item, adding the sources whose predicted binaries the
+// solutions use, until every item is solved or shown impossible. It
+// reports whether it added items.
+func (st *planState) close(pending []*Item) bool {
 	p := st.p
 	limit := p.opts.MaxItems
 	if limit <= 0 {
 		limit = 500
 	}
-	pending := append([]*Item(nil), st.items...)
+	grew := false
 	for len(pending) > 0 {
-		st.forbid(false)
-		var failed []*Item
-		for _, it := range pending {
-			if ok, _ := st.solve(it, p.active, false, nil); !ok {
-				failed = append(failed, it)
-			}
+		it := pending[0]
+		pending = pending[1:]
+		ok, sr := st.solve(it, p.active, false, nil)
+		if !ok {
+			st.fail(it, sr)
+			continue
 		}
-		if len(failed) == 0 {
-			return
-		}
-		if !p.opts.BuildDeps {
-			for _, it := range failed {
-				_, sr := st.solve(it, p.active, false, nil)
-				st.fail(it, sr)
-			}
-			return
-		}
-		pending = nil
-		st.forbid(true)
-		for _, it := range failed {
-			ok, sr := st.solve(it, p.active, false, nil)
-			if ok && len(st.items) >= limit {
-				st.notes = append(st.notes, fmt.Sprintf("stopped adding build-dependencies at %d items", limit))
-				st.forbid(false)
-				ok, sr = st.solve(it, p.active, false, nil)
-			}
-			if !ok {
-				st.fail(it, sr)
+		var added []*Item
+		for _, v := range p.s.Model() {
+			src := p.predictedSrc[v]
+			if src == "" || src == it.Source {
 				continue
 			}
-			added := false
-			for _, v := range p.s.Model() {
-				src := p.predictedSrc[v]
-				if src == "" || src == it.Source {
+			dep, in := st.byName[src]
+			if !in {
+				if len(st.items) >= limit {
+					st.notes = appendNote(st.notes, fmt.Sprintf("stopped adding build-dependencies at %d items", limit))
 					continue
 				}
-				chain := p.u.chainNames(p.s.Chain(v), it.src)
-				dep, ok := st.byName[src]
-				if !ok {
-					dep = st.add(p.findSource(src), "build-dependency")
-					pending = append(pending, dep)
-					added = true
-				}
-				dep.NeededBy = appendNeed(dep.NeededBy, Need{Source: it.Source, Chain: chain})
+				dep = st.add(p.findSource(src), "build-dependency")
+				added = append(added, dep)
 			}
-			if added {
-				pending = append(pending, it)
-			} else {
-				st.fail(it, sr)
+			if dep.Reason != "target" {
+				dep.NeededBy = appendNeed(dep.NeededBy, Need{Source: it.Source, Chain: p.u.chainNames(p.s.Chain(v), it.src)})
 			}
 		}
-		st.forbid(false)
+		if len(added) > 0 {
+			grew = true
+			for _, d := range added {
+				st.allow(d)
+			}
+			p.s.SetAvoid(st.avoid)
+			pending = append(pending, added...)
+		}
 	}
+	return grew
+}
+
+func appendNote(notes []string, n string) []string {
+	for _, x := range notes {
+		if x == n {
+			return notes
+		}
+	}
+	return append(notes, n)
 }
 
 func appendNeed(needs []Need, n Need) []Need {
@@ -256,6 +264,13 @@ func appendNeed(needs []Need, n Need) []Need {
 // explanation otherwise.
 func (st *planState) fail(it *Item, sr sourceReq) {
 	p := st.p
+	if st.failed == nil {
+		st.failed = map[*Item]bool{}
+	}
+	if st.failed[it] {
+		return
+	}
+	st.failed[it] = true
 	if ok, _ := st.solve(it, p.active, true, nil); ok {
 		var e Edge
 		for _, v := range p.s.Model() {
@@ -285,7 +300,7 @@ func (st *planState) fail(it *Item, sr sourceReq) {
 			return false
 		}
 		_, in := st.byName[src]
-		return !in || src == it.Source
+		return (!in && !p.opts.BuildDeps) || src == it.Source
 	}
 	for _, r := range p.u.explainWith(p.s, it.src, sr, unavailable) {
 		st.missing = append(st.missing, Missing{Source: it.Source, Version: it.Version, Reason: r})

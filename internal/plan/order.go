@@ -11,9 +11,11 @@ import (
 // them, and assigns stages.
 func (st *planState) order() {
 	p := st.p
-	st.forbid(false)
 	st.edges = map[*Item][]Edge{}
 	for _, it := range st.items {
+		if st.failed[it] {
+			continue
+		}
 		if ok, _ := st.solve(it, p.active, false, nil); !ok {
 			continue
 		}

@@ -72,6 +72,7 @@ type Planner struct {
 	predictedSrc   []string           // per variable: source whose build it predicts, or ""
 	avoidPredicted []bool
 	archiveOf      map[string][]int32 // source name -> index binaries built from it
+	forbidden      bool               // the solver has forbidden packages
 	sources        []map[string][]*SourcePackage
 }
 

@@ -5,9 +5,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/packyard/packyard/internal/plan"
@@ -24,6 +26,7 @@ func main() {
 	asJSON := flag.Bool("json", false, "JSON output")
 	asDot := flag.Bool("dot", false, "Graphviz output")
 	repeat := flag.Int("repeat", 1, "plan this many times and report the median time")
+	survey := flag.Int("survey", 0, "plan every Nth source of -from-sources alone and print one line each")
 	flag.Parse()
 	die := func(err error) {
 		fmt.Fprintln(os.Stderr, err)
@@ -57,6 +60,10 @@ func main() {
 	t1 := time.Now()
 	p := plan.NewPlanner(in, plan.Options{BuildDeps: true, Bootstrap: *bootstrap})
 	t2 := time.Now()
+	if *survey > 0 {
+		runSurvey(p, in.Archives[0].Sources, *survey)
+		return
+	}
 	var targets []plan.Target
 	for _, a := range flag.Args() {
 		targets = append(targets, plan.Target{Name: a})
@@ -96,4 +103,30 @@ func median(d []time.Duration) time.Duration {
 		}
 	}
 	return s[len(s)/2]
+}
+
+// runSurvey plans every nth source alone and prints: name, items, stages,
+// milliseconds, error kind; then the median and 90th percentile times.
+func runSurvey(p *plan.Planner, srcs []*plan.SourcePackage, n int) {
+	var times []time.Duration
+	for i := 0; i < len(srcs); i += n {
+		t := time.Now()
+		pl, err := p.Plan([]plan.Target{{Name: srcs[i].Package}})
+		d := time.Since(t)
+		times = append(times, d)
+		kind := "ok"
+		switch {
+		case errors.Is(err, plan.ErrCycle):
+			kind = "cycle"
+		case err != nil:
+			kind = "missing"
+		}
+		items, stages := 0, 0
+		if pl != nil {
+			items, stages = len(pl.Items), len(pl.Stages)
+		}
+		fmt.Printf("%s %d %d %.1f %s\n", srcs[i].Package, items, stages, float64(d.Microseconds())/1000, kind)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	fmt.Fprintf(os.Stderr, "planned %d targets: median %v, p90 %v, max %v\n", len(times), times[len(times)/2], times[len(times)*9/10], times[len(times)-1])
 }

@@ -419,6 +419,11 @@ func (s *Solver) Solve(lit Lit, temp Temp) bool {
 	if s.baseLevel < 0 && !s.baseUnsat {
 		s.baseUnsat = !s.buildBase()
 	}
+	if s.baseLevel >= 0 && s.assign[temp.Var] != 0 {
+		// The temporary constraints would apply to a variable the base
+		// already decided: search in full instead.
+		s.baseLevel = -1
+	}
 	if s.baseLevel >= 0 {
 		s.backtrack(s.baseLevel)
 		for c := s.tempStart; c < int32(len(s.dead)); c++ {
@@ -447,6 +452,11 @@ func (s *Solver) Solve(lit Lit, temp Temp) bool {
 	}
 	if !s.addTemp(temp) {
 		return false
+	}
+	if s.assign[temp.Var] != 0 {
+		// Fixed at level 0: propagate everything again so that the new
+		// clauses are seen.
+		s.qhead = 0
 	}
 	if first.Found {
 		s.first = first
