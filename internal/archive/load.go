@@ -41,7 +41,9 @@ func (s Selection) has(list []string, v string) bool { return len(list) == 0 || 
 // configured archives, in parallel, with the zero-copy deb822 scanner. A
 // selected index missing from the pantry gives an error wrapping
 // ErrNotRefreshed.
-func (p *Pantry) LoadIndex(sel Selection) (*Index, error) {
+func (p *Pantry) LoadIndex(sel Selection) (*Index, error) { return p.loadIndex(sel, 0) }
+
+func (p *Pantry) loadIndex(sel Selection, attempt int) (*Index, error) {
 	var keys []IndexKey
 	for _, a := range p.cfg.Archives {
 		if !sel.has(sel.Archives, a.Name) {
@@ -84,6 +86,11 @@ func (p *Pantry) LoadIndex(sel Selection) (*Index, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		if errors.Is(err, ErrNotRefreshed) && attempt < 2 {
+			// A concurrent refresh may have removed a generation we had
+			// resolved: resolve again.
+			return p.loadIndex(sel, attempt+1)
+		}
 		return nil, err
 	}
 	idx := &Index{}

@@ -126,6 +126,24 @@ func (p *Pantry) generation(archive, suite string) string {
 	return dir
 }
 
+// readGenFile reads rel in the current generation of archive/suite. When a
+// concurrent refresh removed the generation between resolving and reading,
+// it resolves again (at most twice).
+func (p *Pantry) readGenFile(archive, suite, rel string) ([]byte, error) {
+	gen := p.generation(archive, suite)
+	for attempt := 0; ; attempt++ {
+		data, err := os.ReadFile(filepath.Join(gen, rel))
+		if err == nil || !errors.Is(err, os.ErrNotExist) || attempt == 2 {
+			return data, err
+		}
+		next := p.generation(archive, suite)
+		if next == gen {
+			return nil, err
+		}
+		gen = next
+	}
+}
+
 // Meta reads the current meta.json of archive/suite; a suite never
 // refreshed gives an error wrapping ErrNotRefreshed.
 func (p *Pantry) Meta(archive, suite string) (*SuiteMeta, error) {

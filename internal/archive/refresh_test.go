@@ -382,3 +382,51 @@ func TestRefreshDetachedRelease(t *testing.T) {
 	f.write("dists/stable/Release.gpg", sig)
 	refreshFails(t, p, RefreshOptions{}, func(err error) bool { return errors.Is(err, sign.ErrBadSignature) })
 }
+
+// TestConcurrentRefreshAndReaders runs forced refreshes of two pantries on
+// one workspace while readers load the index: the per-suite lock keeps the
+// generations consistent and every reader sees a whole generation.
+func TestConcurrentRefreshAndReaders(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	f.publish("testing", []fakeSource{helloSource("1-2")})
+	p := refreshed(t, f, "stable", "testing")
+	q, _ := OpenPantry(p.cfg, nil)
+	ctx := context.Background()
+	done := make(chan error, 4)
+	for _, pp := range []*Pantry{p, q} {
+		go func() {
+			for i := 0; i < 5; i++ {
+				if _, err := pp.Refresh(ctx, nil, RefreshOptions{Force: true}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		go func() {
+			for j := 0; j < 20; j++ {
+				idx, err := p.LoadIndex(Selection{})
+				if err != nil {
+					done <- err
+					return
+				}
+				if len(idx.Sources) != 2 || len(idx.Sources[0].Paragraphs) != 1 {
+					done <- errors.New("reader saw an incomplete index")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Status(StatusOptions{Verify: true}); err != nil {
+		t.Errorf("Status after concurrent refreshes: %v", err)
+	}
+}

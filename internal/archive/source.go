@@ -76,8 +76,8 @@ func (p *Pantry) FindSourceAll(name string) ([]*SourceRef, error) {
 	for _, a := range p.cfg.Archives {
 		for _, suite := range a.Suites {
 			for _, comp := range a.Components {
-				file := filepath.Join(p.generation(a.Name, suite), indexPath(comp, "source"))
-				data, err := os.ReadFile(file)
+				file := filepath.Join(p.SuiteDir(a.Name, suite), indexPath(comp, "source"))
+				data, err := p.readGenFile(a.Name, suite, indexPath(comp, "source"))
 				if errors.Is(err, os.ErrNotExist) {
 					continue
 				}
