@@ -33,7 +33,10 @@ type Error struct {
 	Step     string // "extract", "build-deps", "build", "collect"
 	ExitCode int
 	LogPath  string
-	Err      error
+	// Session is the id of the kept session (Request.Keep) to enter with
+	// `packyard env shell --session`.
+	Session string
+	Err     error
 }
 
 func (e *Error) Error() string {
@@ -48,6 +51,9 @@ func (e *Error) Error() string {
 	}
 	if e.LogPath != "" {
 		msg += "; full log: " + e.LogPath
+	}
+	if e.Session != "" {
+		msg += "; session kept: " + e.Session
 	}
 	return msg
 }
@@ -104,6 +110,8 @@ type Request struct {
 	NoCheck bool
 	// Parallel, when > 0, adds parallel=N to DEB_BUILD_OPTIONS.
 	Parallel int
+	// Keep keeps the session of a failed build for `packyard env shell`.
+	Keep bool
 	// BuildPath overrides the directory the source is unpacked in inside the
 	// session (default /build/<source>-<upstream version>).
 	BuildPath string

@@ -103,6 +103,12 @@ func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) 
 	}
 	req.Rec.Event("build.session", map[string]any{"id": sess.ID, "setup_ms": sess.SetupTime.Milliseconds()})
 	res, err = d.build(ctx, j)
+	if err != nil && req.Keep {
+		var be *Error
+		if errors.As(err, &be) && sess.Keep() == nil {
+			be.Session = sess.ID
+		}
+	}
 	if err != nil {
 		req.Rec.Event("build.failed", map[string]any{"source": j.source, "version": j.version, "error": err.Error(), "seconds": time.Since(start).Seconds()})
 		fmt.Fprintf(logw, "\npackyard: build failed: %v\n", err)

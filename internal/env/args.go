@@ -161,6 +161,8 @@ type BwrapSpec struct {
 	// before Command runs, dropping every capability.
 	UID, GID int
 	Command  []string
+	// Interactive keeps the caller's terminal session (no --new-session).
+	Interactive bool
 }
 
 // BwrapArgs returns the bwrap command line for spec: the session root
@@ -182,7 +184,10 @@ func BwrapArgs(spec BwrapSpec) []string {
 	if hostname == "" {
 		hostname = "packyard"
 	}
-	args = append(args, "--hostname", hostname, "--die-with-parent", "--new-session")
+	args = append(args, "--hostname", hostname, "--die-with-parent")
+	if !spec.Interactive {
+		args = append(args, "--new-session")
+	}
 	for _, m := range spec.Mounts {
 		// bwrap makes missing mount points mode 0700, which hides a bound
 		// keyring from apt's unprivileged _apt user: make parents 0755.

@@ -79,8 +79,13 @@ type Manifest struct {
 	// Packages maps installed package name to version (dpkg status).
 	Packages map[string]string `json:"packages"`
 	// StatusSHA256 is the SHA-256 of var/lib/dpkg/status when made: a changed
-	// status means the environment was edited in place or damaged.
+	// status means the environment was edited in place or damaged. It is
+	// checked on every use.
 	StatusSHA256 string `json:"status_sha256"`
+	// TreeSHA256 and ContentSHA256 are TreeDigest of the root without and
+	// with file contents, checked by Verify.
+	TreeSHA256    string `json:"tree_sha256"`
+	ContentSHA256 string `json:"content_sha256"`
 }
 
 // Name returns the directory name of an environment.
@@ -240,10 +245,18 @@ func makeManifest(root, codename, arch, variant string, cmd, sources []string) (
 	if err != nil {
 		return nil, err
 	}
+	tree, err := TreeDigest(root, false)
+	if err != nil {
+		return nil, err
+	}
+	content, err := TreeDigest(root, true)
+	if err != nil {
+		return nil, err
+	}
 	return &Manifest{
 		Version: ManifestVersion, Codename: codename, Architecture: arch, Variant: variant,
 		Created: time.Now().UTC(), Command: cmd, Sources: sources,
-		Packages: InstalledPackages(status), StatusSHA256: sum,
+		Packages: InstalledPackages(status), StatusSHA256: sum, TreeSHA256: tree, ContentSHA256: content,
 	}, nil
 }
 
@@ -259,7 +272,8 @@ func writeManifest(dir string, man *Manifest) error {
 }
 
 // replaceDir moves tmp to final, moving an old final aside first and
-// removing it afterwards.
+// removing it afterwards unless a session still uses it (GC removes it
+// later).
 func replaceDir(tmp, final string) error {
 	old := ""
 	if _, err := os.Lstat(final); err == nil {
@@ -272,7 +286,10 @@ func replaceDir(tmp, final string) error {
 		return fmt.Errorf("moving environment into place: %w", err)
 	}
 	if old != "" {
-		_ = os.RemoveAll(old)
+		if f, ok := tryLockFile(filepath.Join(old, "use.lock")); ok {
+			_ = os.RemoveAll(old)
+			f.Close()
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // The session registry is the directory <workspace>/tmp/sessions: one
@@ -87,6 +88,8 @@ type GCReport struct {
 	Unmounted []string `json:"unmounted"`
 	// Partial are half-made environment directories removed.
 	Partial []string `json:"partial"`
+	// Layers are the build-dependency layers collected (env/hash).
+	Layers []string `json:"layers"`
 }
 
 // GC cleans up after packyard processes that died without ending their
@@ -112,6 +115,9 @@ func (m *Manager) GC(ctx context.Context) (*GCReport, error) {
 	if err := m.gcPartialEnvs(rep); err != nil {
 		errs = append(errs, err)
 	}
+	if err := m.gcLayers(rep); err != nil {
+		errs = append(errs, err)
+	}
 	if len(rep.Sessions)+len(rep.Partial) > 0 {
 		m.logger.Info("cleaned up leftovers", "sessions", len(rep.Sessions), "killed", len(rep.Killed),
 			"unmounted", len(rep.Unmounted), "partial_envs", len(rep.Partial))
@@ -125,7 +131,7 @@ func (m *Manager) gcSession(dir string, rep *GCReport) error {
 	if err == nil {
 		err = json.Unmarshal(data, &rec)
 	}
-	if err == nil && alive(rec.PID, rec.StartTime) {
+	if err == nil && (rec.Kept || alive(rec.PID, rec.StartTime)) {
 		return nil
 	}
 	// A directory without a readable record was being created or is junk;
@@ -237,9 +243,19 @@ func (m *Manager) gcPartialEnvs(rep *GCReport) error {
 		if i < 0 {
 			continue
 		}
-		unlock, ok := m.tryLock(rest[:i])
-		if !ok {
-			continue
+		var unlock func()
+		if strings.HasPrefix(n, ".old-") {
+			// Old environments go once no session uses them.
+			f, ok := tryLockFile(filepath.Join(dir, n, "use.lock"))
+			if !ok {
+				continue
+			}
+			unlock = func() { f.Close() }
+		} else {
+			var ok bool
+			if unlock, ok = m.tryLock(rest[:i]); !ok {
+				continue
+			}
 		}
 		err := os.RemoveAll(filepath.Join(dir, n))
 		unlock()
@@ -249,4 +265,80 @@ func (m *Manager) gcPartialEnvs(rep *GCReport) error {
 		rep.Partial = append(rep.Partial, n)
 	}
 	return nil
+}
+
+// LayerPolicy returns the layer limits from the config.
+func (m *Manager) LayerPolicy() LayerPolicy {
+	return LayerPolicy{MaxAge: time.Duration(m.cfg.Build.LayerMaxAge), MaxBytes: m.cfg.Build.LayerMaxSizeMB << 20}
+}
+
+func (m *Manager) gcLayers(rep *GCReport) error {
+	policy := m.LayerPolicy()
+	if policy.MaxAge == 0 && policy.MaxBytes == 0 {
+		return nil
+	}
+	infos, err := m.List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, in := range infos {
+		if in.Status != "ok" {
+			continue
+		}
+		e, err := m.Open(in.Codename, in.Architecture, in.Variant)
+		if err != nil {
+			continue
+		}
+		removed, err := CollectLayers(e, policy, time.Now())
+		for _, h := range removed {
+			rep.Layers = append(rep.Layers, in.Name+"/"+h)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// procRef names one process: its pid and start time.
+type procRef struct {
+	pid   int
+	start uint64
+}
+
+// findChild returns bwrap's first child (the sandbox's pid 1), registering
+// it too; zero when bwrap exited before one was seen.
+func (s *Session) findChild(bwrap int) procRef {
+	path := fmt.Sprintf("/proc/%d/task/%d/children", bwrap, bwrap)
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return procRef{}
+		}
+		if f := strings.Fields(string(data)); len(f) > 0 {
+			pid, _ := strconv.Atoi(f[0])
+			st, err := procStartTime(pid)
+			if err != nil {
+				return procRef{}
+			}
+			s.registerPID(pid)
+			return procRef{pid: pid, start: st}
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return procRef{}
+}
+
+// waitGone waits until p has exited (gone or a zombie), at most max. A pid
+// namespace's init exits only after every other process in it is gone.
+func waitGone(p procRef, max time.Duration) {
+	if p.pid == 0 {
+		return
+	}
+	deadline := time.Now().Add(max)
+	for alive(p.pid, p.start) && !zombie(p.pid) && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Microsecond)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +37,7 @@ type Session struct {
 	closed bool
 	lowers []string
 	locks  []*os.File
+	record SessionRecord
 	// envLock is a shared lock on <env>/use.lock: refresh removes an old
 	// environment only once no session holds it.
 	envLock *os.File
@@ -53,6 +55,10 @@ type SessionRecord struct {
 	StartTime uint64    `json:"start_time"`
 	Env       string    `json:"env"`
 	Started   time.Time `json:"started"`
+	// Kept sessions (a failed build's, for `env shell`) outlive their owner
+	// and are not leftovers; Lowers lets them be mounted again.
+	Kept   bool     `json:"kept,omitempty"`
+	Lowers []string `json:"lowers,omitempty"`
 }
 
 // SessionsDir returns the session registry directory of the workspace.
@@ -84,8 +90,8 @@ func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*S
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("registering session: %w", err)
 	}
-	rec, _ := json.Marshal(SessionRecord{ID: id, PID: os.Getpid(), StartTime: self, Env: e.Name(), Started: time.Now().UTC()})
-	if err := os.WriteFile(filepath.Join(dir, "session.json"), rec, 0o644); err != nil {
+	s.record = SessionRecord{ID: id, PID: os.Getpid(), StartTime: self, Env: e.Name(), Started: time.Now().UTC()}
+	if err := s.writeRecord(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("registering session: %w", err)
 	}
@@ -147,7 +153,13 @@ type Step struct {
 	Dir     string
 	Env     []string
 	Mounts  []Mount
-	Log     io.Writer
+	// Log receives stdout and stderr (only stderr when Stdout is set).
+	Log io.Writer
+	// Interactive steps keep the caller's terminal: no new session and no
+	// own process group (so job control and terminal signals work).
+	Interactive bool
+	Stdin       io.Reader
+	Stdout      io.Writer
 }
 
 // Run runs step in the session and waits for it. It returns what
@@ -161,11 +173,29 @@ func (s *Session) Run(ctx context.Context, step Step) error {
 	select {
 	case s.ops <- func() {
 		pid := 0
-		errc <- s.runner.Run(ctx, run.Cmd{Args: BwrapArgs(spec), Log: step.Log, Setpgid: true,
-			Started: func(p int) { pid = p; s.registerPID(p) }})
+		var init chan procRef
+		err := s.runner.Run(ctx, run.Cmd{Args: BwrapArgs(spec), Log: step.Log, Setpgid: !step.Interactive,
+			Stdin: step.Stdin, Stdout: step.Stdout,
+			Started: func(p int) {
+				pid = p
+				s.registerPID(p)
+				init = make(chan procRef, 1)
+				go func() { init <- s.findChild(p) }()
+			}})
+		if init != nil {
+			// bwrap returns as soon as the command exits; its pid 1 then
+			// tears the pid namespace down. Wait for that, so no process
+			// of the step outlives Run.
+			ref := <-init
+			waitGone(ref, 5*time.Second)
+			if ref.pid != 0 {
+				s.unregisterPID(ref.pid)
+			}
+		}
 		if pid != 0 {
 			s.unregisterPID(pid)
 		}
+		errc <- err
 	}:
 	case <-ctx.Done():
 		return ctx.Err()
@@ -184,7 +214,8 @@ func (s *Session) bwrapSpec(step Step) BwrapSpec {
 		}
 	}
 	mounts = append(mounts, step.Mounts...)
-	spec := BwrapSpec{Root: s.Root, Network: step.Network, Mounts: mounts, Dir: step.Dir, Env: step.Env, Command: step.Command}
+	spec := BwrapSpec{Root: s.Root, Network: step.Network, Mounts: mounts, Dir: step.Dir, Env: step.Env, Command: step.Command,
+		Interactive: step.Interactive}
 	if step.AsBuildUser {
 		spec.UID, spec.GID = BuildUID, BuildGID
 	}
@@ -200,11 +231,16 @@ func (s *Session) Close() error {
 	s.closed = true
 	close(s.ops)
 	<-s.done
-	for _, f := range s.locks {
-		f.Close()
-	}
-	if s.envLock != nil {
-		s.envLock.Close()
+	defer func() {
+		for _, f := range s.locks {
+			f.Close()
+		}
+		if s.envLock != nil {
+			s.envLock.Close()
+		}
+	}()
+	if s.record.Kept {
+		return nil
 	}
 	if err := os.RemoveAll(s.Dir); err != nil {
 		return fmt.Errorf("removing session %s: %w", s.ID, err)
@@ -322,4 +358,70 @@ func (s *Session) CommitLayer(packages map[string]string) (*Layer, error) {
 		return nil, err
 	}
 	return made, nil
+}
+
+func (s *Session) writeRecord() error {
+	data, err := json.MarshalIndent(s.record, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding session record: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "session.json"), data, 0o644); err != nil {
+		return fmt.Errorf("registering session: %w", err)
+	}
+	return nil
+}
+
+// Keep marks the session to be kept on disk when it closes (its upper
+// directory and /build), so `packyard env shell --session <id>` can enter
+// it later. Its processes and mount still end with Close.
+func (s *Session) Keep() error {
+	s.record.Kept = true
+	s.record.Lowers = s.lowers
+	return s.writeRecord()
+}
+
+// OpenKeptSession mounts a kept session again, with what it had written.
+func (m *Manager) OpenKeptSession(ctx context.Context, id string) (*Session, error) {
+	if id == "" || strings.ContainsAny(id, "/.") {
+		return nil, fmt.Errorf("session id %q is not valid", id)
+	}
+	dir := filepath.Join(m.SessionsDir(), id)
+	data, err := os.ReadFile(filepath.Join(dir, "session.json"))
+	if err != nil {
+		return nil, fmt.Errorf("opening kept session %s: %w", id, err)
+	}
+	var rec SessionRecord
+	if err := json.Unmarshal(data, &rec); err != nil || !rec.Kept || len(rec.Lowers) == 0 {
+		return nil, fmt.Errorf("session %s was not kept", id)
+	}
+	s := &Session{ID: id, Dir: dir, Root: filepath.Join(dir, "merged"), BuildDir: filepath.Join(dir, "build"),
+		runner: m.runner, ops: make(chan func()), done: make(chan struct{}), record: rec, lowers: rec.Lowers,
+		Env: &Env{Root: rec.Lowers[len(rec.Lowers)-1]}}
+	_ = os.RemoveAll(filepath.Join(dir, "work"))
+	if err := os.Mkdir(filepath.Join(dir, "work"), 0o755); err != nil {
+		return nil, fmt.Errorf("opening kept session: %w", err)
+	}
+	ready := make(chan error, 1)
+	go s.loop(OverlayOptions(rec.Lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work")), ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// RemoveKeptSession deletes a kept session's directory.
+func (m *Manager) RemoveKeptSession(id string) error {
+	if id == "" || strings.ContainsAny(id, "/.") {
+		return fmt.Errorf("session id %q is not valid", id)
+	}
+	dir := filepath.Join(m.SessionsDir(), id)
+	if mounts, err := mountsBelow(dir); err == nil {
+		for _, mp := range mounts {
+			_ = syscall.Unmount(mp, syscall.MNT_DETACH)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing session %s: %w", id, err)
+	}
+	return nil
 }

@@ -154,6 +154,11 @@ func TestSessionKillsLeftoverDaemon(t *testing.T) {
 		t.Fatalf("step: %v\n%s", err, out)
 	}
 	if p := processesWith("sleep", "31337"); len(p) != 0 {
+		for _, pid := range p {
+			st, _ := os.ReadFile("/proc/" + pid + "/status")
+			ns, _ := os.Readlink("/proc/" + pid + "/ns/pid")
+			t.Logf("pid %s ns %s\n%s", pid, ns, st)
+		}
 		t.Errorf("after the step, daemon still runs: pids %v", p)
 	}
 	dir := s.Dir
