@@ -82,6 +82,16 @@ type Build struct {
 	Architecture string `yaml:"architecture"`
 	// Suite is the repository suite that builds are published to ("unstable").
 	Suite string `yaml:"suite"`
+	// LayerMaxAge removes build-dependency layers unused for longer ("720h");
+	// zero keeps them regardless of age.
+	LayerMaxAge Duration `yaml:"layer-max-age,omitempty"`
+	// LayerMaxSizeMB bounds the disk used by each environment's
+	// build-dependency layers, least recently used removed first; zero means
+	// no bound.
+	LayerMaxSizeMB int64 `yaml:"layer-max-size-mb,omitempty"`
+	// SbuildUser is the unprivileged user the sbuild builder runs as when
+	// packyard runs as root ("packyard-sbuild" when empty).
+	SbuildUser string `yaml:"sbuild-user,omitempty"`
 }
 
 // Duration is a time.Duration written as Go duration text ("6h", "36h").
