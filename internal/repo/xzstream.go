@@ -42,7 +42,36 @@ func xzBlock(stream []byte) (block []byte, check byte, err error) {
 	if err != nil || int(unpadded) > idx-12 {
 		return nil, 0, errors.New("xz: bad index record")
 	}
-	return stream[12 : 12+int(unpadded)], check, nil
+	// In the stream the block padding sits between the compressed data and
+	// the check field (xz format 1.0.4, section 3.3): drop it here, and
+	// xzAssembler.block puts it back in the same place.
+	cs := xzCheckSize(check)
+	if cs < 0 || int(unpadded) < cs {
+		return nil, 0, errors.New("xz: unsupported check type")
+	}
+	body := int(unpadded) - cs
+	padded := body + (4-body%4)%4
+	if 12+padded+cs > idx {
+		return nil, 0, errors.New("xz: block overruns index")
+	}
+	out := append(append([]byte{}, stream[12:12+body]...), stream[12+padded:12+padded+cs]...)
+	return out, check, nil
+}
+
+// xzCheckSize is the size of a block's check field for a stream's check
+// type (xz format 1.0.4, section 2.1.1.2), or -1 for an unknown type.
+func xzCheckSize(check byte) int {
+	switch check {
+	case 0x00:
+		return 0
+	case 0x01:
+		return 4
+	case 0x04:
+		return 8
+	case 0x0a:
+		return 32
+	}
+	return -1
 }
 
 // xzAssembler writes one xz stream from blocks, in order.
@@ -61,15 +90,24 @@ func newXZAssembler(w io.Writer, check byte) (*xzAssembler, error) {
 	return &xzAssembler{w: w, check: check}, nil
 }
 
-// block appends one unpadded block holding uncompressed bytes of text.
+// block appends one unpadded block (header, compressed data, check)
+// holding uncompressed bytes of text, with the block padding before the check.
 func (a *xzAssembler) block(b []byte, uncompressed int64) error {
-	if _, err := a.w.Write(b); err != nil {
+	cs := xzCheckSize(a.check)
+	if cs < 0 || len(b) < cs {
+		return errors.New("xz: bad block")
+	}
+	body := len(b) - cs
+	if _, err := a.w.Write(b[:body]); err != nil {
 		return err
 	}
-	if pad := (4 - len(b)%4) % 4; pad > 0 {
+	if pad := (4 - body%4) % 4; pad > 0 {
 		if _, err := a.w.Write(make([]byte, pad)); err != nil {
 			return err
 		}
+	}
+	if _, err := a.w.Write(b[body:]); err != nil {
+		return err
 	}
 	a.records = append(a.records, [2]uint64{uint64(len(b)), uint64(uncompressed)})
 	return nil
