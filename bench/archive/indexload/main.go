@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
+	"syscall"
 	"time"
 
 	"pault.ag/go/debian/control"
@@ -72,11 +74,12 @@ func run(cfgPath, suite, comp, arch string, n int) error {
 	if theirsPkg.err != nil || theirsSrc.err != nil {
 		return fmt.Errorf("pault.ag decoder: %v %v", theirsPkg.err, theirsSrc.err)
 	}
-	fmt.Printf("index load, %s %s Sources (%d stanzas) + Packages %s (%d stanzas), median of %d, GOMAXPROCS=%d:\n",
-		suite, comp, nSrc, arch, nPkg, n, runtime.GOMAXPROCS(0))
-	fmt.Printf("  %-40s %8.3f s (first run in the process %.3f s)\n", "packyard LoadIndex (Sources+Packages)", ours.median.Seconds(), ours.first.Seconds())
-	fmt.Printf("  %-40s %8.3f s\n", "pault.ag control decoder, Packages", theirsPkg.median.Seconds())
-	fmt.Printf("  %-40s %8.3f s\n", "pault.ag control decoder, Sources", theirsSrc.median.Seconds())
+	fmt.Printf("index load, %s %s Sources (%d stanzas) + Packages %s (%d stanzas), median of %d, GOMAXPROCS=%d, load average %s:\n",
+		suite, comp, nSrc, arch, nPkg, n, runtime.GOMAXPROCS(0), loadAverage())
+	fmt.Printf("  %-40s %8.3f s wall, %.3f s CPU (first run in the process %.3f s wall, %.3f s CPU)\n", "packyard LoadIndex (Sources+Packages)",
+		ours.median.Seconds(), ours.cpu.Seconds(), ours.first.Seconds(), ours.firstCPU.Seconds())
+	fmt.Printf("  %-40s %8.3f s wall, %.3f s CPU\n", "pault.ag control decoder, Packages", theirsPkg.median.Seconds(), theirsPkg.cpu.Seconds())
+	fmt.Printf("  %-40s %8.3f s wall, %.3f s CPU\n", "pault.ag control decoder, Sources", theirsSrc.median.Seconds(), theirsSrc.cpu.Seconds())
 	total := theirsPkg.median + theirsSrc.median
 	fmt.Printf("  %-40s %8.1fx faster than pault.ag (%.3f s for both)\n", "ratio", total.Seconds()/ours.median.Seconds(), total.Seconds())
 	verdict := "ok"
@@ -108,21 +111,42 @@ func pault(path string, want int) error {
 }
 
 type result struct {
-	median, first time.Duration
-	err           error
+	median, first, firstCPU time.Duration
+	// cpu is the median user+system CPU time: on a busy machine it shows
+	// the work done, where wall time also shows the wait for a core.
+	cpu time.Duration
+	err error
 }
 
 func measure(n int, fn func() error) result {
-	var ds []time.Duration
+	var ds, cpus []time.Duration
 	for i := 0; i < n; i++ {
 		runtime.GC()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		if err := fn(); err != nil {
 			return result{err: err}
 		}
 		ds = append(ds, time.Since(start))
+		cpus = append(cpus, cpuTime()-cpu0)
 	}
-	first := ds[0]
+	first, firstCPU := ds[0], cpus[0]
 	slices.Sort(ds)
-	return result{median: ds[len(ds)/2], first: first}
+	slices.Sort(cpus)
+	return result{median: ds[len(ds)/2], first: first, firstCPU: firstCPU, cpu: cpus[len(cpus)/2]}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(data))[:3], " ")
 }
