@@ -129,4 +129,7 @@ type Result struct {
 	LogPath string
 	// CollectedFrom is where the builder left its files (before OutDir).
 	CollectedFrom string
+	// PrimaryLog is the builder's own log when it keeps one (sbuild's
+	// .build file, copied to OutDir); empty for dpkg, whose log is LogPath.
+	PrimaryLog string
 }

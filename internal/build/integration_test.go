@@ -291,3 +291,27 @@ func TestRebuildReusesLayer(t *testing.T) {
 		}
 	}
 }
+
+func TestSbuildHello(t *testing.T) {
+	cfg, mgr, e := testEnv(t)
+	dsc := fetchSource(t, cfg, "hello")
+	logPath := filepath.Join(itRoot, "logs", t.Name()+".log")
+	_ = os.Remove(logPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	res, err := build.NewSbuild(mgr, nil).Build(ctx, build.Request{DSC: dsc, Env: e, OutDir: t.TempDir(), LogPath: logPath})
+	if err != nil {
+		log, _ := os.ReadFile(logPath)
+		t.Fatalf("sbuild hello: %v\n%s", err, tail(string(log), 60))
+	}
+	for _, want := range []string{"hello_2.10-3_amd64.deb", "_amd64.changes", "_amd64.buildinfo"} {
+		if !hasFile(res.Files, want) {
+			t.Errorf("Files = %v; want one ending in %s", res.Files, want)
+		}
+	}
+	if res.PrimaryLog == "" {
+		t.Error("sbuild result has no primary (.build) log")
+	} else if data, _ := os.ReadFile(res.PrimaryLog); !bytes.Contains(data, []byte("Status: successful")) {
+		t.Errorf("primary log %s lacks Status: successful", res.PrimaryLog)
+	}
+}

@@ -1,0 +1,103 @@
+package build
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSbuildArgs(t *testing.T) {
+	common := []string{"sbuild", "--chroot-mode=unshare", "--chroot=/h/.cache/sbuild/bookworm.tar", "--dist=bookworm", "--arch=amd64",
+		"--build-dep-resolver=apt", "--no-run-lintian", "--no-run-piuparts", "--no-run-autopkgtest", "--no-apt-upgrade", "--no-apt-distupgrade"}
+	with := func(extra ...string) []string { return append(append([]string(nil), common...), extra...) }
+	base := SbuildOptions{Tarball: "/h/.cache/sbuild/bookworm.tar", Codename: "bookworm", Architecture: "amd64", DSC: "hello_2.10-3.dsc"}
+	tests := []struct {
+		name string
+		mod  func(*SbuildOptions)
+		want []string
+	}{
+		{"default", func(*SbuildOptions) {}, with("--arch-all", "--no-source", "hello_2.10-3.dsc")},
+		{"no arch all with source", func(o *SbuildOptions) { o.NoArchAll, o.Source = true, true },
+			with("--no-arch-all", "--source", "hello_2.10-3.dsc")},
+		{"profiles, extra packages, build path", func(o *SbuildOptions) {
+			o.Profiles = []string{"nodoc", "nocheck"}
+			o.AddDepends = []string{"eatmydata"}
+			o.BuildPath = "/build/hello-2.10"
+		}, with("--arch-all", "--no-source", "--profiles=nocheck,nodoc", "--add-depends=eatmydata", "--build-path=/build/hello-2.10", "hello_2.10-3.dsc")},
+		{"extra repository pinned", func(o *SbuildOptions) {
+			o.ExtraRepositories = []string{"deb http://127.0.0.1:4321/r0/ bookworm-packyard-unstable main"}
+			o.ExtraRepositoryKeys = []string{"/h/builds/x/extra-key-0-0.gpg"}
+			o.PinOrigin = "127.0.0.1"
+		}, with("--arch-all", "--no-source",
+			"--extra-repository=deb http://127.0.0.1:4321/r0/ bookworm-packyard-unstable main",
+			"--extra-repository-key=/h/builds/x/extra-key-0-0.gpg",
+			`--chroot-setup-commands=printf 'Package: *\nPin: origin 127.0.0.1\nPin-Priority: 1001\n' > /etc/apt/preferences.d/packyard`,
+			"hello_2.10-3.dsc")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := base
+			tt.mod(&o)
+			if diff := cmp.Diff(tt.want, SbuildArgs(o)); diff != "" {
+				t.Errorf("SbuildArgs mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSbuildStatus(t *testing.T) {
+	tests := []struct{ log, want string }{
+		{"Build-Time: 105\nStatus: successful\nVersion: 2.10-3\n", "successful"},
+		{"Status: attempted\n", "attempted"},
+		{"E: Status: successful is not here\nno summary\n", ""},
+		{"Status: failed\n...\nStatus: given-back\n", "given-back"},
+	}
+	for _, tt := range tests {
+		if got := SbuildStatus(tt.log); got != tt.want {
+			t.Errorf("SbuildStatus(%q) = %q; want %q", tt.log, got, tt.want)
+		}
+	}
+}
+
+func TestRewriteFileRepository(t *testing.T) {
+	line, dir, ok := RewriteFileRepository("deb [signed-by=/w/keys/packyard.gpg] file:/w/repo bookworm-packyard-unstable main", "http://127.0.0.1:9/r0/")
+	if !ok || dir != "/w/repo" || line != "deb http://127.0.0.1:9/r0/ bookworm-packyard-unstable main" {
+		t.Errorf("RewriteFileRepository = %q, %q, %v", line, dir, ok)
+	}
+	if _, _, ok := RewriteFileRepository("deb http://host/x y main", "http://b/"); ok {
+		t.Error("RewriteFileRepository rewrote a remote line")
+	}
+	if got := SignedBy("deb [arch=amd64 signed-by=/a.gpg,/b.asc] file:/r d main"); !cmp.Equal(got, []string{"/a.gpg", "/b.asc"}) {
+		t.Errorf("SignedBy = %v", got)
+	}
+}
+
+func TestNextSubordinateRange(t *testing.T) {
+	tests := []struct {
+		file string
+		want int
+	}{
+		{"", 100000},
+		{"alice:100000:65536\n", 165536},
+		{"alice:100000:65536\nbob:300000:65536\n", 165536},
+		{"bob:120000:1000\nalice:100000:65536\n", 165536},
+		{"x:500000:10\n", 100000},
+		{"broken line\nx:100000:notanumber\n", 100000},
+	}
+	for _, tt := range tests {
+		if got := NextSubordinateRange(tt.file, 100000, 65536); got != tt.want {
+			t.Errorf("NextSubordinateRange(%q) = %d; want %d", tt.file, got, tt.want)
+		}
+	}
+	if !HasSubordinateRange("a:1:2\npackyard-sbuild:200000:65536\n", "packyard-sbuild") || HasSubordinateRange("a:1:2\n", "packyard-sbuild") {
+		t.Error("HasSubordinateRange wrong")
+	}
+}
+
+func TestUseraddArgs(t *testing.T) {
+	want := []string{"useradd", "--system", "--create-home", "--home-dir", "/var/lib/packyard-sbuild", "--shell", "/usr/sbin/nologin",
+		"--user-group", "--comment", "packyard sbuild builds", "packyard-sbuild"}
+	if diff := cmp.Diff(want, UseraddArgs("packyard-sbuild", "/var/lib/packyard-sbuild")); diff != "" {
+		t.Errorf("UseraddArgs mismatch (-want +got):\n%s", diff)
+	}
+}
