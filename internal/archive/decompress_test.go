@@ -52,3 +52,16 @@ func TestDecompress(t *testing.T) {
 		t.Errorf("garbage left output: %v", err)
 	}
 }
+
+func TestStanzaCounter(t *testing.T) {
+	text := "Package: a\nX: 1\n\nPackage: b\nDescription: Package: no\n Package: no\n\nPackage: c\n"
+	for _, chunk := range []int{1, 2, 3, 7, 9, 10, 11, len(text)} {
+		c := &stanzaCounter{}
+		for i := 0; i < len(text); i += chunk {
+			c.Write([]byte(text[i:min(len(text), i+chunk)]))
+		}
+		if c.count() != 3 {
+			t.Errorf("chunks of %d: count = %d; want 3", chunk, c.count())
+		}
+	}
+}

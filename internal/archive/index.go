@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -215,26 +216,29 @@ func (c *countWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// stanzaCounter counts paragraphs by their first field lines.
+// stanzaCounter counts the stanzas of a Sources or Packages index as it
+// streams past: each begins with exactly one "Package:" line.
 type stanzaCounter struct {
-	n             int
-	midLine, open bool
+	n    int
+	tail []byte // the last len(stanzaStart)-1 bytes seen, "\n" at start
 }
 
+var stanzaStart = []byte("\nPackage:")
+
 func (c *stanzaCounter) Write(b []byte) (int, error) {
-	for _, x := range b {
-		if x == '\n' {
-			if !c.midLine {
-				c.open = false // an empty line ends the paragraph
-			}
-			c.midLine = false
-			continue
-		}
-		if !c.midLine && !c.open && x != ' ' && x != '\t' && x != '#' {
-			c.n++
-			c.open = true
-		}
-		c.midLine = true
+	if c.tail == nil {
+		c.tail = []byte{'\n'}
+	}
+	// Matches straddling the previous chunk and this one.
+	joint := append(append([]byte(nil), c.tail...), b[:min(len(b), len(stanzaStart)-1)]...)
+	c.n += bytes.Count(joint, stanzaStart)
+	c.n += bytes.Count(b, stanzaStart)
+	keep := len(stanzaStart) - 1
+	if len(b) >= keep {
+		c.tail = append(c.tail[:0], b[len(b)-keep:]...)
+	} else {
+		c.tail = append(c.tail, b...)
+		c.tail = c.tail[max(0, len(c.tail)-keep):]
 	}
 	return len(b), nil
 }
