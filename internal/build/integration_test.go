@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,5 +315,83 @@ func TestSbuildHello(t *testing.T) {
 		t.Error("sbuild result has no primary (.build) log")
 	} else if data, _ := os.ReadFile(res.PrimaryLog); !bytes.Contains(data, []byte("Status: successful")) {
 		t.Errorf("primary log %s lacks Status: successful", res.PrimaryLog)
+	}
+}
+
+const probeScript = `use IO::Socket::INET;
+my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0, ReuseAddr => 1) or die "listen: $!";
+my $port = $s->sockport;
+if (fork() == 0) {
+	my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port) or die "connect: $!";
+	print $c "hello-loopback\n";
+	exit 0;
+}
+my $a = $s->accept;
+my $l = <$a>;
+print "loopback: $l";
+my $o = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => 80, Timeout => 5);
+print $o ? "outside: connected\n" : "outside: failed: $!\n";
+`
+
+const probeRules = `#!/usr/bin/make -f
+clean:
+	rm -rf debian/tmp debian/files probe.txt
+build build-arch build-indep:
+	perl debian/probe.pl $$(cat debian/probe-addr) | tee probe.txt
+	grep -q "loopback: hello-loopback" probe.txt
+	grep -q "outside: failed" probe.txt
+	setsid sleep 31341 </dev/null >/dev/null 2>&1 &
+binary binary-arch binary-indep: build
+	mkdir -p debian/tmp/DEBIAN debian/tmp/usr/share/doc/netprobe
+	cp probe.txt debian/tmp/usr/share/doc/netprobe/
+	dpkg-gencontrol -pnetprobe -Pdebian/tmp
+	dpkg-deb --root-owner-group --build debian/tmp ..
+.PHONY: clean build build-arch build-indep binary binary-arch binary-indep
+`
+
+// TestBuildNetworkAndDaemon builds a package whose build reaches a
+// loopback server it starts (must work), tries the mirror's address (must
+// fail) and leaves a daemon behind (must be killed).
+func TestBuildNetworkAndDaemon(t *testing.T) {
+	cfg, mgr, e := testEnv(t)
+	u, err := url.Parse(cfg.Archives[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := net.LookupHost(u.Hostname())
+	if err != nil || len(addrs) == 0 {
+		t.Skipf("cannot resolve the mirror: %v", err)
+	}
+	addr := addrs[0]
+	for _, a := range addrs {
+		if !strings.Contains(a, ":") {
+			addr = a
+		}
+	}
+	tree := filepath.Join(t.TempDir(), "netprobe-1.0")
+	writeNative(t, tree, "netprobe", "true")
+	for name, content := range map[string]string{"debian/rules": probeRules, "debian/probe.pl": probeScript, "debian/probe-addr": addr + "\n"} {
+		if err := os.WriteFile(filepath.Join(tree, name), []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logPath := filepath.Join(itRoot, "logs", t.Name()+".log")
+	_ = os.Remove(logPath)
+	res, err := build.NewDpkg(mgr, nil).Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
+	log, _ := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatalf("Build(netprobe): %v\n%s", err, tail(string(log), 40))
+	}
+	if !bytes.Contains(log, []byte("loopback: hello-loopback")) || !bytes.Contains(log, []byte("outside: failed")) {
+		t.Errorf("build log lacks the probe's verdicts:\n%s", tail(string(log), 40))
+	}
+	if !hasFile(res.Files, "netprobe_1.0_all.deb") {
+		t.Errorf("Files = %v; want netprobe_1.0_all.deb", res.Files)
+	}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, d := range dirs {
+		if cmd, _ := os.ReadFile(d); bytes.Contains(cmd, []byte("sleep\x0031341")) {
+			t.Errorf("the daemon the build left (%s) still runs", d)
+		}
 	}
 }
