@@ -49,7 +49,10 @@ type Repository struct {
 	Label       string `yaml:"label"`
 	Description string `yaml:"description,omitempty"`
 	// SigningKey is the armored secret key file; relative paths are under the workspace.
-	SigningKey    string         `yaml:"signing-key"`
+	SigningKey string `yaml:"signing-key"`
+	// SkipContents turns off Contents-<arch> indexes (which need every
+	// data.tar decompressed once), as aptly's -skip-contents does.
+	SkipContents  bool           `yaml:"skip-contents,omitempty"`
 	Distributions []Distribution `yaml:"distributions"`
 }
 

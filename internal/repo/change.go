@@ -23,6 +23,11 @@ func (r *Repo) changeManifest(ctx context.Context, t *target, reason string, fn 
 		return nil, publishErr("publishing "+t.Name, err)
 	}
 	defer unlockPool()
+	return r.changeLocked(ctx, t, reason, fn)
+}
+
+// changeLocked is changeManifest for a caller holding the shared pool lock.
+func (r *Repo) changeLocked(ctx context.Context, t *target, reason string, fn func(x *txn) error) (*manifest, error) {
 	unlock, err := r.lockDist(ctx, t.Name)
 	if err != nil {
 		return nil, publishErr("publishing "+t.Name, err)

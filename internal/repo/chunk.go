@@ -105,7 +105,7 @@ func (s chunkStore) path(sha, ext string) string {
 }
 
 // put stores text (if new) and returns its reference.
-func (s chunkStore) put(text []byte, first string, count int) (chunkRef, error) {
+func (s chunkStore) put(text []byte, first string, count int, ss *syncSet) (chunkRef, error) {
 	sum := sha256.Sum256(text)
 	sha := hex.EncodeToString(sum[:])
 	ref := chunkRef{First: first, SHA256: sha, Size: int64(len(text)), Count: count}
@@ -131,7 +131,7 @@ func (s chunkStore) put(text []byte, first string, count int) (chunkRef, error) 
 		ext  string
 		data []byte
 	}{{"", text}, {".gz", gz}, {".xz", xzb}} {
-		if err := writeFileAtomic(s.path(sha, f.ext), f.data); err != nil {
+		if err := writeFileDeferred(s.path(sha, f.ext), f.data, ss); err != nil {
 			return ref, err
 		}
 	}
@@ -178,6 +178,7 @@ func writeFileAtomic(p string, data []byte) error {
 type workIndex struct {
 	kind    recordKind
 	store   chunkStore
+	sync    *syncSet // where commit records the chunks it writes
 	target  int
 	chunks  []chunkRef
 	cache   map[int][]record // chunk number -> records, as stored
@@ -371,7 +372,7 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 		if end == start {
 			return nil
 		}
-		ref, err := w.store.put(buf, recs[start].Key, end-start)
+		ref, err := w.store.put(buf, recs[start].Key, end-start, w.sync)
 		if err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ func (p pool) contentsPath(sha256hex string) string {
 }
 
 // saveContents records the file list of the blob sha256hex.
-func (p pool) saveContents(sha256hex string, paths []string) error {
+func (p pool) saveContents(sha256hex string, paths []string, ss *syncSet) error {
 	dst := p.contentsPath(sha256hex)
 	if _, err := os.Stat(dst); err == nil {
 		return nil
@@ -87,7 +87,7 @@ func (p pool) saveContents(sha256hex string, paths []string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(dst, []byte(strings.Join(paths, "\n")))
+	return writeFileDeferred(dst, []byte(strings.Join(paths, "\n")), ss)
 }
 
 // contentsOf returns the recorded file list of a blob, or nil.

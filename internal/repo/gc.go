@@ -20,6 +20,7 @@ type GCReport struct {
 	PoolFiles   int      `json:"pool_files"`
 	Blobs       int      `json:"blobs"`
 	Chunks      int      `json:"chunks"`
+	ByHash      int      `json:"by_hash"` // by-hash links no kept generation lists
 	Bytes       int64    `json:"bytes"`
 }
 
@@ -128,17 +129,20 @@ func (r *Repo) gcDist(ctx context.Context, dist string, pinned map[string]bool, 
 
 // references collects what every remaining generation refers to: pool
 // files (with their SHA256) and index chunks.
-func (r *Repo) references() (pool map[string]string, chunks map[string]bool, err error) {
-	pool, chunks = map[string]string{}, map[string]bool{}
+func (r *Repo) references() (pool map[string]string, chunks map[string]bool, byHash map[string]bool, err error) {
+	pool, chunks, byHash = map[string]string{}, map[string]bool{}, map[string]bool{}
 	for _, d := range r.Distributions() {
 		gens, err := r.generations(d)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for _, n := range gens {
 			m, err := r.loadManifest(d, n)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
+			}
+			for bh := range byHashPaths(m.Files, m.Absent) {
+				byHash[d+"/"+bh] = true
 			}
 			fresh := map[string][]chunkRef{}
 			for k, cs := range m.Indexes {
@@ -154,11 +158,11 @@ func (r *Repo) references() (pool map[string]string, chunks map[string]bool, err
 				return nil
 			})
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 	}
-	return pool, chunks, nil
+	return pool, chunks, byHash, nil
 }
 
 // addStanzaFiles adds the pool files a Packages or Sources stanza names.
@@ -203,7 +207,7 @@ func (r *Repo) gcPool(ctx context.Context, rep *GCReport) error {
 	if err := r.recoverPoolGC(); err != nil {
 		return err
 	}
-	refs, chunks, err := r.references()
+	refs, chunks, byHash, err := r.references()
 	if err != nil {
 		return err
 	}
@@ -282,6 +286,23 @@ func (r *Repo) gcPool(ctx context.Context, rep *GCReport) error {
 			if strings.HasSuffix(name, ".xz") {
 				rep.Chunks++
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bhRoot := filepath.Join(r.root, stateDir, "byhash")
+	err = filepath.WalkDir(bhRoot, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if !byHash[relTo(bhRoot, p)] {
+			del = append(del, relTo(r.root, p))
+			rep.ByHash++
 		}
 		return nil
 	})

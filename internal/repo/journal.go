@@ -55,6 +55,21 @@ func (r *Repo) journalBegin(e journalEntry) error {
 	return syncDir(filepath.Dir(r.journalPath(name)))
 }
 
+// journalBeginDeferred is journalBegin with the fsync left to ss, for
+// changes whose first visible effect comes after ss is flushed.
+func (r *Repo) journalBeginDeferred(e journalEntry, ss *syncSet) error {
+	e.Started = time.Now().UTC()
+	e.PID = os.Getpid()
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := writeFileDeferred(r.journalPath(e.Distribution), data, ss); err != nil {
+		return fmt.Errorf("writing journal: %w", err)
+	}
+	return nil
+}
+
 func (r *Repo) journalEnd(name string) {
 	if err := os.Remove(r.journalPath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.log.Warn("removing journal entry", "name", name, "err", err)

@@ -49,9 +49,8 @@ func specFromKey(key string) indexSpec {
 	return s
 }
 
-// manifest describes one generation: the chunks of each index, the
-// checksums of every file its Release lists, and the by-hash files it still
-// carries for earlier generations. It lives beside the generation directory
+// manifest describes one generation: the chunks of each index and the
+// checksums of every file its Release lists. It lives beside the generation directory
 // as <n>.json and never changes once written.
 type manifest struct {
 	Distribution string                `json:"distribution"`
@@ -64,9 +63,6 @@ type manifest struct {
 	// Absent names files Release lists that are not published (the
 	// uncompressed form of large indexes).
 	Absent map[string]bool `json:"absent,omitempty"`
-	// Retired maps by-hash paths no longer named by Release to the time
-	// they were retired; they are served until the grace period ends.
-	Retired map[string]int64 `json:"retired,omitempty"`
 }
 
 func (r *Repo) manifestPath(dist string, n int) string {
@@ -90,12 +86,12 @@ func (r *Repo) loadManifest(dist string, n int) (*manifest, error) {
 	return &m, nil
 }
 
-func (r *Repo) saveManifest(m *manifest) error {
+func (r *Repo) saveManifest(m *manifest, ss *syncSet) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(r.manifestPath(m.Distribution, m.Generation), data)
+	return writeFileDeferred(r.manifestPath(m.Distribution, m.Generation), data, ss)
 }
 
 // generations lists the generation numbers of dist that have a manifest,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // checksums are the sizes and digests (lowercase hex) APT indexes list for a file.
@@ -35,8 +36,15 @@ type hashState interface {
 	Reset()
 }
 
+// newHashWriter computes size, MD5, SHA1, SHA256 and SHA512 (indexes).
 func newHashWriter() *hashWriter {
 	return &hashWriter{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New(), sha512: sha512.New()}
+}
+
+// newFileHasher computes what Packages lists for a pool file: size, MD5,
+// SHA1, SHA256.
+func newFileHasher() *hashWriter {
+	return &hashWriter{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New()}
 }
 
 func (h *hashWriter) Write(p []byte) (int, error) {
@@ -44,24 +52,23 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 	h.md5.Write(p)
 	h.sha1.Write(p)
 	h.sha256.Write(p)
-	h.sha512.Write(p)
+	if h.sha512 != nil {
+		h.sha512.Write(p)
+	}
 	return len(p), nil
 }
 
 func (h *hashWriter) sums() checksums {
-	return checksums{
+	c := checksums{
 		Size:   h.size,
 		MD5:    hex.EncodeToString(h.md5.Sum(nil)),
 		SHA1:   hex.EncodeToString(h.sha1.Sum(nil)),
 		SHA256: hex.EncodeToString(h.sha256.Sum(nil)),
-		SHA512: hex.EncodeToString(h.sha512.Sum(nil)),
 	}
-}
-
-func sumBytes(b []byte) checksums {
-	h := newHashWriter()
-	h.Write(b)
-	return h.sums()
+	if h.sha512 != nil {
+		c.SHA512 = hex.EncodeToString(h.sha512.Sum(nil))
+	}
+	return c
 }
 
 // sumFile reads p and returns its checksums.
@@ -122,77 +129,114 @@ func (p pool) check(rel string, sum checksums) error {
 	return nil
 }
 
-// ingest copies src into the store (unless present), fsyncs it, and links it
-// at rel in the pool. The returned directories need an fsync before any
-// generation refers to rel.
-func (p pool) ingest(src, rel string, sum checksums) (dirs []string, err error) {
-	blob := p.blobPath(sum.SHA256)
-	if _, err := os.Stat(blob); errors.Is(err, os.ErrNotExist) {
-		if err := copyVerified(src, blob, sum); err != nil {
-			return nil, err
-		}
-		dirs = append(dirs, filepath.Dir(blob))
-	} else if err != nil {
-		return nil, err
+// store copies src into the content-addressed store while computing its
+// checksums, in one pass, and returns them; the blob's fsync is left to ss.
+// Blobs nothing refers to are harmless and collected by gc.
+//
+// With link set, src is hard-linked into the store instead of copied when
+// both are on one filesystem: no data is written, but a later in-place
+// change of src would change the pool, so only inputs that nobody rewrites
+// (packyard's own build results) should be linked.
+func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return checksums{}, err
 	}
+	defer in.Close()
+	if link {
+		sum, ok, err := p.storeLinked(src, in, ss)
+		if err != nil || ok {
+			return sum, err
+		}
+		if _, err := in.Seek(0, io.SeekStart); err != nil {
+			return checksums{}, err
+		}
+	}
+	tmpDir := filepath.Join(p.root, stateDir, "store", "sha256")
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return checksums{}, err
+	}
+	tmp, err := os.CreateTemp(tmpDir, ".ingest-*")
+	if err != nil {
+		return checksums{}, err
+	}
+	defer os.Remove(tmp.Name())
+	h := newFileHasher()
+	if _, err := io.CopyBuffer(io.MultiWriter(tmp, h), in, make([]byte, 256<<10)); err != nil {
+		tmp.Close()
+		return checksums{}, err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return checksums{}, err
+	}
+	if err := tmp.Close(); err != nil {
+		return checksums{}, err
+	}
+	sum := h.sums()
+	blob := p.blobPath(sum.SHA256)
+	if _, err := os.Stat(blob); err == nil {
+		return sum, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
+		return checksums{}, err
+	}
+	if err := os.Rename(tmp.Name(), blob); err != nil {
+		return checksums{}, err
+	}
+	ss.addFile(blob)
+	return sum, nil
+}
+
+// storeLinked hashes in and links src as its blob; ok is false when src is
+// on another filesystem.
+func (p pool) storeLinked(src string, in *os.File, ss *syncSet) (sum checksums, ok bool, err error) {
+	h := newFileHasher()
+	if _, err := io.CopyBuffer(h, in, make([]byte, 256<<10)); err != nil {
+		return checksums{}, false, err
+	}
+	sum = h.sums()
+	blob := p.blobPath(sum.SHA256)
+	if _, err := os.Stat(blob); err == nil {
+		return sum, true, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
+		return checksums{}, false, err
+	}
+	err = os.Link(src, blob)
+	if errors.Is(err, syscall.EXDEV) || errors.Is(err, os.ErrPermission) {
+		return checksums{}, false, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return checksums{}, false, err
+	}
+	ss.addFile(blob)
+	return sum, true, nil
+}
+
+// link presents the stored blob of sum at rel in the pool.
+func (p pool) link(rel string, sum checksums, ss *syncSet) error {
+	blob := p.blobPath(sum.SHA256)
 	dst := filepath.Join(p.root, filepath.FromSlash(rel))
 	if fi, err := os.Stat(dst); err == nil {
 		if bi, err := os.Stat(blob); err == nil && os.SameFile(fi, bi) {
-			return dirs, nil
+			return nil
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	tmp := dst + ".tmp-link"
 	os.Remove(tmp)
 	if err := os.Link(blob, tmp); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
-		return nil, err
-	}
-	return append(dirs, filepath.Dir(dst)), nil
-}
-
-// copyVerified copies src to dst through a temporary file, checking that the
-// copy has the expected SHA256 (the input may change under us).
-func copyVerified(src, dst string, want checksums) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".ingest-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want.SHA256 {
-		tmp.Close()
-		return &ChecksumError{Path: src, Algorithm: "SHA256", Want: want.SHA256, Got: got}
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	ss.add(filepath.Dir(dst))
+	return nil
 }
 
 // syncDir fsyncs a directory so that entries created in it are durable.

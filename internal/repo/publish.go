@@ -54,6 +54,8 @@ type txn struct {
 	allowDowngrade bool
 	// replace, when set, is the complete new set of indexes (rollback).
 	replace map[string][]chunkRef
+	// sync collects what must be durable before the swap.
+	sync *syncSet
 }
 
 func (r *Repo) begin(t *target, reason string) (*txn, error) {
@@ -61,7 +63,7 @@ func (r *Repo) begin(t *target, reason string) (*txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &txn{r: r, t: t, work: map[string]*workIndex{}, reason: reason}
+	x := &txn{r: r, t: t, work: map[string]*workIndex{}, reason: reason, sync: newSyncSet()}
 	if n > 0 {
 		if x.prev, err = r.loadManifest(t.Name, n); err != nil {
 			return nil, err
@@ -80,6 +82,7 @@ func (x *txn) index(s indexSpec) *workIndex {
 		chunks = x.prev.Indexes[s.Key()]
 	}
 	w := newWorkIndex(s.Kind, x.r.chunks, x.r.chunkTarget, chunks)
+	w.sync = x.sync
 	x.work[s.Key()] = w
 	return w
 }
@@ -134,7 +137,7 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 	if r.key == nil {
 		return nil, errors.New("no signing key")
 	}
-	m := &manifest{Distribution: t.Name, Reason: x.reason, Indexes: map[string][]chunkRef{}, Files: map[string]checksums{}, Absent: map[string]bool{}, Retired: map[string]int64{}}
+	m := &manifest{Distribution: t.Name, Reason: x.reason, Indexes: map[string][]chunkRef{}, Files: map[string]checksums{}, Absent: map[string]bool{}}
 	changed := map[string]bool{}
 	if x.prev != nil {
 		m.Parent = x.prev.Generation
@@ -152,6 +155,8 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 			changed[k] = true
 		}
 	}
+	start := time.Now()
+	defer func() { r.log.Debug("commit", "distribution", t.Name, "duration", time.Since(start)) }()
 	for k, w := range x.work {
 		if !w.changed() {
 			continue
@@ -172,7 +177,7 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 		return nil, err
 	}
 	m.Generation = n
-	if err := r.journalBegin(journalEntry{Op: "publish", Distribution: t.Name, Generation: n}); err != nil {
+	if err := r.journalBeginDeferred(journalEntry{Op: "publish", Distribution: t.Name, Generation: n}, x.sync); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -195,18 +200,20 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 	if err := x.writeByHash(dir, m); err != nil {
 		return nil, fmt.Errorf("writing by-hash files: %w", err)
 	}
-	if err := r.writeRelease(dir, t, m.Date, m.Files); err != nil {
+	if err := r.writeRelease(dir, t, m.Date, m.Files, x.sync); err != nil {
 		return nil, fmt.Errorf("writing Release: %w", err)
 	}
-	if err := r.saveManifest(m); err != nil {
+	if err := r.saveManifest(m, x.sync); err != nil {
 		return nil, fmt.Errorf("writing manifest: %w", err)
 	}
-	if err := syncTree(dir); err != nil {
+	if err := syncTree(dir, x.sync); err != nil {
 		return nil, err
 	}
-	if err := syncDir(r.generationsDir(t.Name)); err != nil {
-		return nil, err
+	r.log.Debug("generation written", "distribution", t.Name, "duration", time.Since(start))
+	if err := x.sync.flush(); err != nil {
+		return nil, fmt.Errorf("syncing generation: %w", err)
 	}
+	r.log.Debug("generation synced", "distribution", t.Name, "duration", time.Since(start))
 	r.crashPoint("before-swap")
 	if err := r.swap(t.Name, n); err != nil {
 		return nil, fmt.Errorf("switching %s: %w", t.Name, err)
@@ -352,51 +359,54 @@ func (x *txn) concat(p string, chunks []chunkRef, ext string) (checksums, error)
 		return checksums{}, err
 	}
 	if f != nil {
-		if err := f.Sync(); err != nil {
-			return checksums{}, err
-		}
 		if err := f.Close(); err != nil {
 			return checksums{}, err
 		}
+		x.sync.add(p)
 	}
 	return h.sums(), nil
 }
 
-// writeByHash links every Release file under its by-hash names, and carries
-// the by-hash files of the previous generation that are within the grace
-// period (apt-get update that read the previous InRelease still finds them).
+// byHashRoot is the shared by-hash store of dist. Every generation's
+// <dir>/by-hash is a symlink into it, so a by-hash file, once published,
+// stays reachable through every later generation until gc finds that no
+// kept generation (current, rollback, snapshot, or superseded less than the
+// grace period ago) lists it. Publishing adds only the new files' links.
+func (r *Repo) byHashRoot(dist string) string {
+	return filepath.Join(r.root, stateDir, "byhash", dist)
+}
+
+// writeByHash links every Release file under its by-hash names in the
+// shared store and points each index directory's by-hash at it.
 func (x *txn) writeByHash(dir string, m *manifest) error {
-	cur := byHashPaths(m.Files, m.Absent)
-	for bh, file := range cur {
-		if err := linkInto(filepath.Join(dir, filepath.FromSlash(file)), filepath.Join(dir, filepath.FromSlash(bh))); err != nil {
-			return err
-		}
-	}
-	if x.prev == nil {
-		return nil
-	}
-	now := m.Date.Unix()
-	grace := int64(x.r.grace / time.Second)
-	for bh, at := range x.prev.Retired {
-		if _, ok := cur[bh]; !ok && now-at < grace {
-			m.Retired[bh] = at
-		}
-	}
-	for bh := range byHashPaths(x.prev.Files, x.prev.Absent) {
-		if _, ok := cur[bh]; !ok {
-			if _, ok := m.Retired[bh]; !ok {
-				m.Retired[bh] = now
-			}
-		}
-	}
-	prevDir := x.r.genDir(x.t.Name, x.prev.Generation)
-	for bh := range m.Retired {
-		err := linkInto(filepath.Join(prevDir, filepath.FromSlash(bh)), filepath.Join(dir, filepath.FromSlash(bh)))
-		if errors.Is(err, os.ErrNotExist) {
-			delete(m.Retired, bh)
+	store := x.r.byHashRoot(x.t.Name)
+	dirs := map[string]bool{}
+	for bh, file := range byHashPaths(m.Files, m.Absent) {
+		dst := filepath.Join(store, filepath.FromSlash(bh))
+		if _, err := os.Lstat(dst); err == nil {
 			continue
 		}
+		if err := linkInto(filepath.Join(dir, filepath.FromSlash(file)), dst); err != nil {
+			return err
+		}
+		dirs[filepath.Dir(dst)] = true
+	}
+	for d := range dirs {
+		x.sync.add(d)
+	}
+	links := map[string]bool{}
+	for file := range m.Files {
+		if !m.Absent[file] {
+			links[file[:strings.LastIndexByte(file, '/')]] = true
+		}
+	}
+	for d := range links {
+		link := filepath.Join(dir, filepath.FromSlash(d), "by-hash")
+		target, err := filepath.Rel(filepath.Dir(link), filepath.Join(store, filepath.FromSlash(d), "by-hash"))
 		if err != nil {
+			return err
+		}
+		if err := os.Symlink(target, link); err != nil {
 			return err
 		}
 	}
@@ -427,7 +437,7 @@ func linkInto(src, dst string) error {
 var byHashDirs = []string{"MD5Sum", "SHA256", "SHA512"}
 
 // writeRelease writes Release, InRelease and Release.gpg into dir.
-func (r *Repo) writeRelease(dir string, t *target, date time.Time, files map[string]checksums) error {
+func (r *Repo) writeRelease(dir string, t *target, date time.Time, files map[string]checksums, ss *syncSet) error {
 	release := r.releaseText(t, date, files)
 	inRelease, err := r.key.ClearSign(release)
 	if err != nil {
@@ -441,7 +451,7 @@ func (r *Repo) writeRelease(dir string, t *target, date time.Time, files map[str
 		name string
 		data []byte
 	}{{"Release.gpg", detached}, {"Release", release}, {"InRelease", inRelease}} {
-		if err := writeSynced(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := writeNew(filepath.Join(dir, f.name), f.data, ss); err != nil {
 			return err
 		}
 	}
@@ -501,31 +511,24 @@ func (r *Repo) swap(dist string, n int) error {
 	return syncDir(filepath.Dir(link))
 }
 
-// writeSynced creates p with data and fsyncs it.
-func writeSynced(p string, data []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+// writeNew creates p with data, leaving the fsync to ss.
+func writeNew(p string, data []byte, ss *syncSet) error {
+	if err := os.WriteFile(p, data, 0o644); err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	ss.add(p)
+	return nil
 }
 
-// syncTree fsyncs every directory under dir (files are synced when written).
-func syncTree(dir string) error {
+// syncTree records every directory under dir in ss (files are recorded
+// when written).
+func syncTree(dir string, ss *syncSet) error {
 	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			return syncDir(p)
+			ss.add(p)
 		}
 		return nil
 	})

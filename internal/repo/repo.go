@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/run"
 )
 
 // stateDir holds everything under the repository root that is not the
@@ -51,6 +52,8 @@ type Repo struct {
 	// Installability checks migrations; nil uses the built-in checker.
 	installability InstallabilityChecker
 	background     BackgroundFunc
+	// runner starts xz for Contents listings.
+	runner *run.Runner
 }
 
 // DefaultByHashGrace is how long by-hash files of superseded indexes stay
@@ -78,7 +81,8 @@ func Open(cfg *config.Config, key Signer, logger *slog.Logger) (*Repo, error) {
 		chunkTarget: defaultChunkTarget,
 		plainLimit:  1 << 20,
 		grace:       DefaultByHashGrace,
-		contents:    true,
+		contents:    !cfg.Repository.SkipContents,
+		runner:      run.New(logger),
 	}, nil
 }
 
@@ -169,14 +173,38 @@ func (r *Repo) AptSourceLineURL(baseURL, dist string) string {
 // wrapping ErrBadInput (or ErrUnknownDistribution). Failures while writing
 // wrap ErrPublish; the published generation is then the old one.
 func (r *Repo) Add(ctx context.Context, dist string, files ...string) (*Result, error) {
+	return r.AddWith(ctx, dist, AddOptions{}, files...)
+}
+
+// AddOptions tune AddWith.
+type AddOptions struct {
+	// LinkInputs hard-links input files into the pool's store instead of
+	// copying them when they are on the repository's filesystem. Use it
+	// only for files nobody will rewrite in place (packyard's own build
+	// results): a rewrite would change the published file.
+	LinkInputs bool
+}
+
+// AddWith is Add with options.
+func (r *Repo) AddWith(ctx context.Context, dist string, opts AddOptions, files ...string) (*Result, error) {
 	t, err := r.resolve(dist)
 	if err != nil {
 		return nil, err
 	}
-	u, err := collect(files, r.contents)
+	// The shared pool lock keeps gc from collecting blobs stored before
+	// the generation that refers to them is published.
+	unlockPool, err := r.lockFile(ctx, "pool.lock", true)
+	if err != nil {
+		return nil, publishErr("adding to "+dist, err)
+	}
+	defer unlockPool()
+	c := &collector{ctx: ctx, run: r.runner, pool: r.pool, ss: newSyncSet(), withContents: r.contents, link: opts.LinkInputs}
+	start := time.Now()
+	u, err := c.collect(files)
 	if err != nil {
 		return nil, err
 	}
+	r.log.Debug("collected", "files", len(files), "duration", time.Since(start))
 	if err := r.place(t, u); err != nil {
 		return nil, err
 	}
@@ -184,8 +212,9 @@ func (r *Repo) Add(ctx context.Context, dist string, files ...string) (*Result, 
 		return nil, err
 	}
 	var res *Result
-	m, err := r.changeManifest(ctx, t, "add "+u.describe(), func(x *txn) error {
-		if err := r.ingest(u); err != nil {
+	m, err := r.changeLocked(ctx, t, "add "+u.describe(), func(x *txn) error {
+		x.sync.merge(c.ss)
+		if err := r.linkPool(u, x.sync); err != nil {
 			return fmt.Errorf("storing files: %w", err)
 		}
 		var err error
@@ -280,27 +309,10 @@ func (r *Repo) checkPool(u *upload) error {
 	return nil
 }
 
-// ingest stores every file of u and makes the pool entries durable.
-func (r *Repo) ingest(u *upload) error {
-	dirs := map[string]bool{}
+// linkPool presents every file of u in the pool.
+func (r *Repo) linkPool(u *upload, ss *syncSet) error {
 	for _, it := range u.poolItems() {
-		ds, err := r.pool.ingest(it.In.Path, it.Rel, it.In.Sum)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
-			dirs[d] = true
-		}
-	}
-	for _, b := range u.Binaries {
-		if b.Contents != nil {
-			if err := r.pool.saveContents(b.File.Sum.SHA256, b.Contents); err != nil {
-				return err
-			}
-		}
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := r.pool.link(it.Rel, it.In.Sum, ss); err != nil {
 			return err
 		}
 	}

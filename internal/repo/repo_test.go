@@ -21,12 +21,17 @@ const testDist = "bookworm-packyard-unstable"
 // whose public keyring is written where AptSourceLine points.
 func newTestRepo(t testing.TB) (*Repo, *sign.Key) {
 	t.Helper()
-	ws := t.TempDir()
-	cfg := config.Default(ws, "bookworm", "amd64", nil)
 	key, err := sign.Generate("packyard test", "test@packyard.invalid")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRepoIn(t, t.TempDir(), key), key
+}
+
+// newRepoIn opens the repository of a default config in workspace ws.
+func newRepoIn(t testing.TB, ws string, key *sign.Key) *Repo {
+	t.Helper()
+	cfg := config.Default(ws, "bookworm", "amd64", nil)
 	pub, err := key.PublicBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +46,7 @@ func newTestRepo(t testing.TB) (*Repo, *sign.Key) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, key
+	return r
 }
 
 // writeTestDeb writes <dir>/<name>_<version>_<arch>.deb built in Go.

@@ -1,12 +1,17 @@
 package repo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/packyard/packyard/internal/run"
 )
 
 // inputFile is one file offered to Add, with its checksums.
@@ -86,10 +91,21 @@ func parseFileList(value string) ([]listedFile, error) {
 	return out, nil
 }
 
+// collector reads and verifies input files, storing each in the pool's
+// content-addressed store as it hashes it (one read per file).
+type collector struct {
+	ctx          context.Context
+	run          *run.Runner
+	pool         pool
+	ss           *syncSet
+	withContents bool
+	link         bool // hard-link inputs into the store (AddOptions.LinkInputs)
+}
+
 // verifyListed checks every file listed in ctl (Files, Checksums-Sha1,
 // Checksums-Sha256) against the files beside the control file at ctlPath and
 // returns them with their checksums.
-func verifyListed(ctlPath string, ctl stanza) ([]inputFile, error) {
+func (c *collector) verifyListed(ctlPath string, ctl stanza) ([]inputFile, error) {
 	dir := filepath.Dir(ctlPath)
 	lists := []struct{ field, algo string }{{"Files", "MD5"}, {"Checksums-Sha1", "SHA1"}, {"Checksums-Sha256", "SHA256"}}
 	files := map[string]*inputFile{}
@@ -106,7 +122,7 @@ func verifyListed(ctlPath string, ctl stanza) ([]inputFile, error) {
 			in, ok := files[e.Name]
 			if !ok {
 				p := filepath.Join(dir, e.Name)
-				sum, err := sumFile(p)
+				sum, err := c.pool.store(p, c.ss, c.link)
 				if err != nil {
 					if errors.Is(err, os.ErrNotExist) {
 						err = fmt.Errorf("listed file %s is missing", e.Name)
@@ -159,33 +175,37 @@ func readControlFile(p string) (stanza, error) {
 	return st[0], nil
 }
 
-// collect reads and verifies every file offered to Add.
-func collect(files []string, withContents bool) (*upload, error) {
+// collect reads and verifies every file offered to Add, several at a time.
+func (c *collector) collect(files []string) (*upload, error) {
+	parts := make([]*upload, len(files))
+	errs := make([]error, len(files))
+	workers := runtime.GOMAXPROCS(0)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				parts[i], errs[i] = c.collectOne(files[i])
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	u := &upload{}
-	for _, f := range files {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			return nil, &FileError{Path: f, Err: err}
+	for i, p := range parts {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		switch ext := filepath.Ext(abs); ext {
-		case ".deb", ".udeb":
-			b, err := readBinary(abs, withContents)
-			if err != nil {
-				return nil, err
-			}
-			u.Binaries = append(u.Binaries, *b)
-		case ".dsc":
-			s, err := readSource(abs)
-			if err != nil {
-				return nil, err
-			}
-			u.Sources = append(u.Sources, *s)
-		case ".changes":
-			if err := u.addChanges(abs, withContents); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, &FileError{Path: f, Err: fmt.Errorf("unsupported file type %q (want .deb, .udeb, .dsc or .changes)", ext)}
+		u.Binaries = append(u.Binaries, p.Binaries...)
+		u.Sources = append(u.Sources, p.Sources...)
+		u.Extras = append(u.Extras, p.Extras...)
+		if p.ExtraSrc != "" {
+			u.ExtraSrc = p.ExtraSrc
 		}
 	}
 	if len(u.Binaries) == 0 && len(u.Sources) == 0 {
@@ -194,16 +214,45 @@ func collect(files []string, withContents bool) (*upload, error) {
 	return u, nil
 }
 
-func (u *upload) addChanges(p string, withContents bool) error {
+func (c *collector) collectOne(f string) (*upload, error) {
+	u := &upload{}
+	abs, err := filepath.Abs(f)
+	if err != nil {
+		return nil, &FileError{Path: f, Err: err}
+	}
+	switch ext := filepath.Ext(abs); ext {
+	case ".deb", ".udeb":
+		b, err := c.readBinary(abs, nil)
+		if err != nil {
+			return nil, err
+		}
+		u.Binaries = append(u.Binaries, *b)
+	case ".dsc":
+		s, err := c.readSource(abs, nil)
+		if err != nil {
+			return nil, err
+		}
+		u.Sources = append(u.Sources, *s)
+	case ".changes":
+		if err := c.addChanges(u, abs); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, &FileError{Path: f, Err: fmt.Errorf("unsupported file type %q (want .deb, .udeb, .dsc or .changes)", ext)}
+	}
+	return u, nil
+}
+
+func (c *collector) addChanges(u *upload, p string) error {
 	ctl, err := readControlFile(p)
 	if err != nil {
 		return err
 	}
-	listed, err := verifyListed(p, ctl)
+	listed, err := c.verifyListed(p, ctl)
 	if err != nil {
 		return err
 	}
-	sum, err := sumFile(p)
+	sum, err := c.pool.store(p, c.ss, c.link)
 	if err != nil {
 		return &FileError{Path: p, Err: err}
 	}
@@ -212,49 +261,65 @@ func (u *upload) addChanges(p string, withContents bool) error {
 		return &FileError{Path: p, Err: errors.New("no Source field")}
 	}
 	u.Extras = append(u.Extras, inputFile{Path: p, Name: filepath.Base(p), Sum: sum})
-	for _, in := range listed {
+	for i := range listed {
+		in := &listed[i]
 		switch filepath.Ext(in.Name) {
 		case ".deb", ".udeb":
-			b, err := readBinary(in.Path, withContents)
+			b, err := c.readBinary(in.Path, &in.Sum)
 			if err != nil {
 				return err
 			}
 			u.Binaries = append(u.Binaries, *b)
 		case ".dsc":
-			s, err := readSource(in.Path)
+			s, err := c.readSource(in.Path, &in.Sum)
 			if err != nil {
 				return err
 			}
 			u.Sources = append(u.Sources, *s)
 		case ".buildinfo":
-			u.Extras = append(u.Extras, in)
+			u.Extras = append(u.Extras, *in)
 		}
 	}
 	return nil
 }
 
-func readBinary(p string, withContents bool) (*binaryItem, error) {
-	var contents []string
-	var cp *[]string
-	if withContents {
-		cp = &contents
-	}
+// readBinary stores a .deb or .udeb (unless sum says it is stored) and
+// reads its control file, and its file list when Contents are on.
+func (c *collector) readBinary(p string, sum *checksums) (*binaryItem, error) {
 	if !safeName(filepath.Base(p)) {
 		return nil, &UnsafeNameError{In: p, Name: filepath.Base(p)}
 	}
-	ctl, err := readDebControl(p, cp)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			err = errors.New("file does not exist")
+	if sum == nil {
+		s, err := c.pool.store(p, c.ss, c.link)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				err = errors.New("file does not exist")
+			}
+			return nil, &FileError{Path: p, Err: err}
 		}
+		sum = &s
+	}
+	var contents []string
+	var cp *[]string
+	if c.withContents {
+		if contents = c.pool.contentsOf(sum.SHA256); contents == nil {
+			cp = &contents
+		}
+	}
+	ctl, err := readDebControl(c.ctx, c.run, c.pool.blobPath(sum.SHA256), cp)
+	if err != nil {
 		return nil, &FileError{Path: p, Err: err}
 	}
-	sum, err := sumFile(p)
-	if err != nil {
-		return nil, &FileError{Path: p, Err: err}
+	if cp != nil {
+		if contents == nil {
+			contents = []string{}
+		}
+		if err := c.pool.saveContents(sum.SHA256, contents, c.ss); err != nil {
+			return nil, &FileError{Path: p, Err: err}
+		}
 	}
 	b := &binaryItem{
-		File:     inputFile{Path: p, Name: filepath.Base(p), Sum: sum},
+		File:     inputFile{Path: p, Name: filepath.Base(p), Sum: *sum},
 		Control:  ctl,
 		Package:  ctl.get("Package"),
 		Version:  ctl.get("Version"),
@@ -281,7 +346,8 @@ func readBinary(p string, withContents bool) (*binaryItem, error) {
 	return b, nil
 }
 
-func readSource(p string) (*sourceItem, error) {
+// readSource reads a .dsc and verifies and stores the files it lists.
+func (c *collector) readSource(p string, sum *checksums) (*sourceItem, error) {
 	if !safeName(filepath.Base(p)) {
 		return nil, &UnsafeNameError{In: p, Name: filepath.Base(p)}
 	}
@@ -289,16 +355,19 @@ func readSource(p string) (*sourceItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := verifyListed(p, ctl)
+	files, err := c.verifyListed(p, ctl)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := sumFile(p)
-	if err != nil {
-		return nil, &FileError{Path: p, Err: err}
+	if sum == nil {
+		s, err := c.pool.store(p, c.ss, c.link)
+		if err != nil {
+			return nil, &FileError{Path: p, Err: err}
+		}
+		sum = &s
 	}
 	s := &sourceItem{
-		DSC:     inputFile{Path: p, Name: filepath.Base(p), Sum: sum},
+		DSC:     inputFile{Path: p, Name: filepath.Base(p), Sum: *sum},
 		Files:   files,
 		Control: ctl,
 		Package: ctl.get("Source"),

@@ -191,6 +191,7 @@ var hostPackages = map[string]string{
 	"mount":              "mount",
 	"umount":             "mount",
 	"tar":                "tar",
+	"xz":                 "xz-utils",
 	"autopkgtest":        "autopkgtest",
 	"piuparts":           "piuparts",
 	"unshare":            "util-linux",

@@ -1,0 +1,114 @@
+package repo
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// syncSet collects files and directories written by one change and makes
+// them durable together, just before the change becomes visible. fsyncs
+// issued in parallel share journal commits (ext4, xfs), so a publish pays
+// for about one commit instead of one per file.
+type syncSet struct {
+	mu    sync.Mutex
+	paths map[string]struct{}
+}
+
+func newSyncSet() *syncSet { return &syncSet{paths: map[string]struct{}{}} }
+
+// add records paths to fsync; a created file needs its directory too.
+func (s *syncSet) add(paths ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range paths {
+		s.paths[p] = struct{}{}
+	}
+}
+
+// merge adds everything o recorded.
+func (s *syncSet) merge(o *syncSet) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for p := range o.paths {
+		s.add(p)
+	}
+}
+
+// addFile records a created file and its directory.
+func (s *syncSet) addFile(p string) { s.add(p, filepath.Dir(p)) }
+
+// flush fsyncs everything recorded, in parallel, and forgets it.
+func (s *syncSet) flush() error {
+	s.mu.Lock()
+	paths := make([]string, 0, len(s.paths))
+	for p := range s.paths {
+		paths = append(paths, p)
+	}
+	s.paths = map[string]struct{}{}
+	s.mu.Unlock()
+	const workers = 32
+	ch := make(chan string)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for i := 0; i < workers && i < len(paths); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range ch {
+				if err := fsyncPath(p); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, p := range paths {
+		ch <- p
+	}
+	close(ch)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+func fsyncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// writeFileDeferred writes data to p through a temporary file and rename,
+// leaving the fsync to ss.
+func writeFileDeferred(p string, data []byte, ss *syncSet) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return err
+	}
+	ss.addFile(p)
+	return nil
+}
