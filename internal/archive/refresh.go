@@ -27,6 +27,10 @@ const (
 	StatusFresh     = "fresh"     // within the TTL: no network
 	StatusUnchanged = "unchanged" // InRelease not modified
 	StatusUpdated   = "updated"   // a new generation was stored
+	// StatusOffline: offline mode checked the stored suite instead (Status
+	// with Verify) and found it whole; otherwise Status is StateMissing or
+	// StateCorrupt.
+	StatusOffline = "offline-ok"
 )
 
 // RefreshOptions tunes Refresh.
@@ -68,6 +72,9 @@ func (p *Pantry) Refresh(ctx context.Context, rec *record.Run, opts RefreshOptio
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if p.client.Offline() {
+		return p.offlineRefresh(opts)
+	}
 	r := &refresher{p: p, rec: rec, opts: opts, sem: make(chan struct{}, opts.Parallel)}
 	type job struct {
 		a     config.Archive
@@ -106,6 +113,34 @@ func (p *Pantry) Refresh(ctx context.Context, rec *record.Run, opts RefreshOptio
 	}
 	wg.Wait()
 	return results, errors.Join(errs...)
+}
+
+// offlineRefresh is Refresh without network: it checks what the pantry
+// holds (Status with Verify) and reports one result per suite. The error is
+// the *StatusError when anything is missing or corrupt.
+func (p *Pantry) offlineRefresh(opts RefreshOptions) ([]SuiteResult, error) {
+	rows, err := p.Status(StatusOptions{Verify: true, Now: opts.Now})
+	var out []SuiteResult
+	seen := map[[2]string]int{}
+	for _, r := range rows {
+		if len(opts.Archives) > 0 && !contains(opts.Archives, r.Archive) {
+			continue
+		}
+		k := [2]string{r.Archive, r.Suite}
+		i, ok := seen[k]
+		if !ok {
+			i = len(out)
+			seen[k] = i
+			out = append(out, SuiteResult{Archive: r.Archive, Suite: r.Suite, Status: StatusOffline})
+		}
+		switch {
+		case r.State == StateCorrupt:
+			out[i].Status = StateCorrupt
+		case r.State == StateMissing && out[i].Status != StateCorrupt:
+			out[i].Status = StateMissing
+		}
+	}
+	return out, err
 }
 
 func contains(list []string, s string) bool {

@@ -222,11 +222,29 @@ func TestRefreshRollback(t *testing.T) {
 func TestRefreshOffline(t *testing.T) {
 	f := newFakeArchive(t)
 	f.publish("stable", []fakeSource{helloSource("1-1")})
-	p := f.pantry("stable")
+	f.publish("testing", []fakeSource{helloSource("1-2")})
+	p := f.pantry("stable", "testing")
 	p.SetClient(NewClient(true))
-	refreshFails(t, p, RefreshOptions{}, func(err error) bool { return errors.Is(err, ErrOffline) })
+	res, err := p.Refresh(context.Background(), nil, RefreshOptions{})
+	if !errors.Is(err, ErrPantryMissing) || len(res) != 2 || res[0].Status != StateMissing {
+		t.Fatalf("offline Refresh of an empty pantry = %+v, %v; want both suites missing", res, err)
+	}
+	p.SetClient(NewClient(false))
+	refreshedPantry(t, p)
+	f.takeRequests()
+	p.SetClient(NewClient(true))
+	os.Remove(filepath.Join(p.SuiteDir("fake", "testing"), "main/source/Sources"))
+	res, err = p.Refresh(context.Background(), nil, RefreshOptions{Force: true})
+	if !errors.Is(err, ErrPantryMissing) || res[0].Status != StatusOffline || res[1].Status != StateMissing {
+		t.Fatalf("offline Refresh = %+v, %v; want stable ok and testing missing", res, err)
+	}
 	if r := f.takeRequests(); len(r) != 0 {
 		t.Errorf("offline refresh made requests %v", r)
+	}
+	// The offline client refuses even a direct download.
+	err = NewClient(true).download(context.Background(), f.srv.URL+"/dists/stable/InRelease", filepath.Join(t.TempDir(), "x"), 1, "", "", nil)
+	if !errors.Is(err, ErrOffline) {
+		t.Errorf("offline download = %v; want ErrOffline", err)
 	}
 }
 
