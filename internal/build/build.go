@@ -115,6 +115,10 @@ type Request struct {
 	// BuildPath overrides the directory the source is unpacked in inside the
 	// session (default /build/<source>-<upstream version>).
 	BuildPath string
+	// Offline runs every step without network: build-dependencies come
+	// only from the .deb cache (apt-get --no-download), and a failed
+	// installation is not retried after an apt-get update.
+	Offline bool
 }
 
 // Result is a finished build.

@@ -266,7 +266,7 @@ func (j *job) rootStepTo(ctx context.Context, mounts []env.Mount, args []string,
 	if out != nil {
 		logw = multiWriter{j.log, out}
 	}
-	return j.sess.Run(ctx, env.Step{Name: "build-deps", Command: args, Network: true, Dir: "/build",
+	return j.sess.Run(ctx, env.Step{Name: "build-deps", Command: args, Network: !j.req.Offline, Dir: "/build",
 		Env: RootEnvironment(), Mounts: mounts, Log: logw})
 }
 
@@ -286,17 +286,17 @@ func (m multiWriter) Write(p []byte) (int, error) {
 // with network. Stale apt lists are refreshed once when installation fails.
 func (d *Dpkg) installDeps(ctx context.Context, j *job, mounts []env.Mount) error {
 	install := func() error {
-		if err := j.rootStep(ctx, mounts, AptBuildDepArgs(j.req, j.dir)); err != nil {
+		if err := j.rootStep(ctx, mounts, offlineArgs(j.req, AptBuildDepArgs(j.req, j.dir))); err != nil {
 			return err
 		}
 		if len(j.req.ExtraPackages) > 0 {
-			return j.rootStep(ctx, mounts, AptInstallArgs(j.req.ExtraPackages))
+			return j.rootStep(ctx, mounts, offlineArgs(j.req, AptInstallArgs(j.req.ExtraPackages)))
 		}
 		return nil
 	}
 	err := install()
-	if err == nil {
-		return nil
+	if err == nil || j.req.Offline {
+		return err
 	}
 	fmt.Fprintf(j.log, "packyard: installing build-dependencies failed; refreshing apt lists and retrying\n")
 	if uerr := j.rootStep(ctx, mounts, []string{"apt-get", "update", "--error-on=any"}); uerr != nil {
