@@ -1,10 +1,19 @@
 // Package build turns Debian source packages (a .dsc, or an unpacked source
 // tree with debian/) into binary packages inside a build environment from
 // package env. It defines the Builder interface, its Request and Result,
-// and the builders: Dpkg (dpkg-buildpackage in a bwrap session over an
-// overlay, the default).
+// and the builders:
 //
-// Every external command line comes from a pure function in args.go
-// (dpkg-buildpackage(1), apt-get(8)); a failed build is a *Error wrapping
-// ErrBuildFailed that names the full log.
+//   - Dpkg (the default): dpkg-buildpackage in a throw-away bwrap session
+//     over an overlay of the environment and a cached build-dependency
+//     layer; build-dependencies are installed with network as root, the
+//     build runs as the build user with loopback only.
+//   - Sbuild: sbuild --chroot-mode=unshare as an unprivileged user on a
+//     tarball of the environment; success needs its "Status: successful".
+//
+// It also runs the checks on a result: lintian (RunLintian) and
+// reproducibility (VerifyReproducible builds twice and compares).
+//
+// Every external command line comes from a pure, table-tested function
+// (DpkgBuildpackageArgs, AptBuildDepArgs, SbuildArgs, LintianArgs); a failed
+// build is a *Error wrapping ErrBuildFailed that names the full log.
 package build

@@ -395,3 +395,34 @@ func TestBuildNetworkAndDaemon(t *testing.T) {
 		}
 	}
 }
+
+// TestReproducibleHelloAndLintian builds hello twice in different build
+// paths (and so at different times): Debian reports hello reproducible, so
+// the .debs must be identical. lintian's report is kept.
+func TestReproducibleHelloAndLintian(t *testing.T) {
+	cfg, mgr, e := testEnv(t)
+	dsc := fetchSource(t, cfg, "hello")
+	out := t.TempDir()
+	logPath := filepath.Join(itRoot, "logs", t.Name()+".log")
+	_ = os.Remove(logPath)
+	_ = os.Remove(logPath + ".repro")
+	ctx := context.Background()
+	res, rep, err := build.VerifyReproducible(ctx, build.NewDpkg(mgr, nil), run.New(nil),
+		build.Request{DSC: dsc, Env: e, OutDir: out, LogPath: logPath})
+	if err != nil {
+		t.Fatalf("VerifyReproducible(hello): %v (report %+v)", err, rep)
+	}
+	if len(rep.Identical) < 1 || len(rep.Differ) != 0 {
+		t.Errorf("report = %+v; want hello's .debs identical", rep)
+	}
+	lint, err := build.RunLintian(ctx, run.New(nil), res.Files, filepath.Join(out, "lintian.txt"), "")
+	if err != nil {
+		t.Fatalf("RunLintian: %v", err)
+	}
+	if _, err := os.Stat(lint.ReportPath); err != nil {
+		t.Errorf("lintian report missing: %v", err)
+	}
+	if lint.Counts["E"] != 0 {
+		t.Errorf("lintian found errors in hello: %v", lint.Tags)
+	}
+}
