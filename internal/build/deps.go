@@ -192,8 +192,8 @@ func (d *Dpkg) prepareDeps(ctx context.Context, j *job) error {
 	if err := d.installDeps(ctx, j, mounts); err != nil {
 		return err
 	}
-	if d.cache != nil {
-		if n, b, err := d.cache.Ingest(); err == nil && n > 0 {
+	if j.cache != nil {
+		if n, b, err := j.cache.IngestFrom(j.archives()); err == nil && n > 0 {
 			j.req.Rec.Event("cache.ingest", map[string]any{"files": n, "bytes": b})
 		}
 	}
@@ -214,6 +214,9 @@ func (d *Dpkg) prepareDeps(ctx context.Context, j *job) error {
 	j.req.Rec.Event("build.deps", map[string]any{"layer": l.Manifest.Hash, "installed": len(installed), "reused": false, "bytes": l.Manifest.Size})
 	return nil
 }
+
+// archives is the session's own apt archives directory (host side).
+func (j *job) archives() string { return filepath.Join(j.sess.Dir, "archives") }
 
 func (j *job) reuseLayer(l *env.Layer, how string) error {
 	if err := j.sess.UseLayer(l); err != nil {
@@ -246,12 +249,11 @@ func extraUpdateArgs() []string {
 
 func (d *Dpkg) depMounts(j *job) ([]env.Mount, error) {
 	mounts, _ := extraRepositoryMounts(j.req.ExtraRepositories, j.sess.BuildDir)
-	if d.cache != nil {
-		names, err := d.cache.NamesDir()
-		if err != nil {
+	if j.cache != nil {
+		if err := j.cache.Populate(j.archives()); err != nil {
 			return nil, err
 		}
-		mounts = append(mounts, env.Mount{Source: names, Dest: "/var/cache/apt/archives"})
+		mounts = append(mounts, env.Mount{Source: j.archives(), Dest: "/var/cache/apt/archives"})
 	}
 	return mounts, nil
 }

@@ -26,7 +26,6 @@ type Dpkg struct {
 	// in its content-addressed debs/ (env.DebCache) and shared by all
 	// sessions. Empty disables the cache.
 	CacheDir string
-	cache    *env.DebCache
 }
 
 var _ Builder = (*Dpkg)(nil)
@@ -55,6 +54,7 @@ type job struct {
 	version string
 	dir     string // unpacked tree inside the session, e.g. /build/hello-2.10
 	dsc     string // .dsc file name in /build, when building from one
+	cache   *env.DebCache
 }
 
 // Build builds req. A failed step returns a *Error (wrapping
@@ -99,7 +99,7 @@ func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) 
 	}()
 	j.sess = sess
 	if d.CacheDir != "" {
-		d.cache = env.NewDebCache(filepath.Join(d.CacheDir, "debs"))
+		j.cache = env.NewDebCache(filepath.Join(d.CacheDir, "debs"))
 	}
 	req.Rec.Event("build.session", map[string]any{"id": sess.ID, "setup_ms": sess.SetupTime.Milliseconds()})
 	res, err = d.build(ctx, j)

@@ -68,8 +68,8 @@ func (d *Dpkg) ResolveDeps(ctx context.Context, req Request) (set *DepSet, err e
 		}
 	}()
 	j.sess = sess
-	if d.CacheDir != "" && d.cache == nil {
-		d.cache = env.NewDebCache(filepath.Join(d.CacheDir, "debs"))
+	if d.CacheDir != "" {
+		j.cache = env.NewDebCache(filepath.Join(d.CacheDir, "debs"))
 	}
 	if err := j.stage(); err != nil {
 		return nil, j.fail("stage", err)

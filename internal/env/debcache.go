@@ -42,6 +42,59 @@ func (c *DebCache) Path(sum string) string {
 	return filepath.Join(c.Dir, "sha256", sum+".deb")
 }
 
+// Populate fills dir (a session's /var/cache/apt/archives) with hard
+// links to every cached .deb under its apt name, plus apt's partial/. Each
+// session gets its own directory, so concurrent sessions never contend for
+// apt's archives lock.
+func (c *DebCache) Populate(dir string) error {
+	names, err := c.NamesDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "partial"), 0o755); err != nil {
+		return fmt.Errorf("preparing session archives: %w", err)
+	}
+	entries, err := os.ReadDir(names)
+	if err != nil {
+		return fmt.Errorf("listing .deb cache: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".deb") {
+			continue
+		}
+		if err := os.Link(filepath.Join(names, e.Name()), filepath.Join(dir, e.Name())); err != nil && !os.IsExist(err) {
+			return fmt.Errorf("preparing session archives: %w", err)
+		}
+	}
+	return nil
+}
+
+// IngestFrom takes the .debs a session downloaded into dir into the cache
+// (by name and by content) and returns how many were new and their bytes.
+func (c *DebCache) IngestFrom(dir string) (int, int64, error) {
+	names, err := c.NamesDir()
+	if err != nil {
+		return 0, 0, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("listing session archives: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".deb") {
+			continue
+		}
+		dst := filepath.Join(names, e.Name())
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		if err := os.Link(filepath.Join(dir, e.Name()), dst); err != nil && !os.IsExist(err) {
+			return 0, 0, fmt.Errorf("caching %s: %w", e.Name(), err)
+		}
+	}
+	return c.Ingest()
+}
+
 // Ingest hashes every by-name .deb that is not yet a link to a blob and
 // links it in: a new content becomes a blob, a known content replaces the
 // name with a link to the existing blob. It returns how many files it
