@@ -205,7 +205,7 @@ func (r *refresher) suite(ctx context.Context, a config.Archive, suite string) (
 		return res, err
 	}
 	res.Status = StatusUpdated
-	if old != nil && in.sha256 == old.InReleaseSHA256 {
+	if old != nil && in.sha256 == old.InReleaseSHA256 && len(res.Fetched) == 0 {
 		res.Status = StatusUnchanged // forced: re-verified, nothing new
 	}
 	return res, swapGeneration(cur, gen)

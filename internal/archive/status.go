@@ -107,8 +107,8 @@ func (p *Pantry) Status(opts StatusOptions) ([]IndexStatus, error) {
 			}
 			for _, w := range wantedIndexes(a) {
 				st := IndexStatus{Archive: a.Name, Suite: suite, Component: w[0], Architecture: w[1],
-					Path: filepath.Join(dir, indexPath(w[0], w[1])), State: StateOK}
-				p.indexStatus(&st, meta, merr, rel, relErr, now)
+					Path: filepath.Join(p.SuiteDir(a.Name, suite), indexPath(w[0], w[1])), State: StateOK}
+				p.indexStatus(&st, filepath.Join(dir, indexPath(w[0], w[1])), meta, merr, rel, relErr, now)
 				switch st.State {
 				case StateMissing:
 					serr.Missing = append(serr.Missing, st)
@@ -125,7 +125,7 @@ func (p *Pantry) Status(opts StatusOptions) ([]IndexStatus, error) {
 	return rows, nil
 }
 
-func (p *Pantry) indexStatus(st *IndexStatus, meta *SuiteMeta, merr error, rel *Release, relErr error, now time.Time) {
+func (p *Pantry) indexStatus(st *IndexStatus, file string, meta *SuiteMeta, merr error, rel *Release, relErr error, now time.Time) {
 	if merr != nil {
 		st.State, st.Problem = StateMissing, "suite never refreshed"
 		if !errors.Is(merr, ErrNotRefreshed) {
@@ -146,7 +146,7 @@ func (p *Pantry) indexStatus(st *IndexStatus, meta *SuiteMeta, merr error, rel *
 		return
 	}
 	st.Fetched, st.Size, st.Stanzas = im.Fetched, im.Size, im.Stanzas
-	fi, err := os.Stat(st.Path)
+	fi, err := os.Stat(file)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		st.State, st.Problem = StateMissing, "file deleted"
@@ -169,7 +169,7 @@ func (p *Pantry) indexStatus(st *IndexStatus, meta *SuiteMeta, merr error, rel *
 	if !ok {
 		want = FileHash{Size: im.Size, SHA256: im.SHA256}
 	}
-	if !fileMatches(st.Path, FileRef{Size: want.Size, SHA256: want.SHA256}) {
+	if !fileMatches(file, FileRef{Size: want.Size, SHA256: want.SHA256}) {
 		st.State, st.Problem = StateCorrupt, "SHA256 does not match the signed InRelease"
 	}
 }

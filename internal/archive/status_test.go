@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -60,5 +61,27 @@ func TestStatus(t *testing.T) {
 	_, err = p.Status(StatusOptions{Verify: true})
 	if !errors.As(err, &se) || len(se.Corrupt) != 2 {
 		t.Fatalf("Status = %v; want Sources of stable and testing corrupt", err)
+	}
+}
+
+// TestForcedRefreshRepairs: --force re-hashes stored indexes and downloads
+// a corrupt one again.
+func TestForcedRefreshRepairs(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	p := refreshed(t, f, "stable")
+	path := filepath.Join(p.SuiteDir("fake", "stable"), "main/binary-amd64/Packages")
+	data, _ := os.ReadFile(path)
+	data[0] = 'p'
+	os.WriteFile(path, data, 0o644)
+	if rows, _ := p.Status(StatusOptions{Verify: true}); !strings.HasPrefix(rows[1].Path, p.SuiteDir("fake", "stable")) {
+		t.Errorf("Status path %s not under the suite directory", rows[1].Path)
+	}
+	res, err := p.Refresh(context.Background(), nil, RefreshOptions{Force: true})
+	if err != nil || res[0].Status != StatusUpdated || len(res[0].Fetched) != 1 {
+		t.Fatalf("forced refresh = %+v, %v; want Packages fetched again", res, err)
+	}
+	if _, err := p.Status(StatusOptions{Verify: true}); err != nil {
+		t.Errorf("Status after repair: %v", err)
 	}
 }
