@@ -33,7 +33,7 @@ func TestDecompress(t *testing.T) {
 			src := filepath.Join(dir, "in"+tc.ext)
 			os.WriteFile(src, tc.data, 0o644)
 			dst := filepath.Join(dir, "out-"+tc.name)
-			n, sum, stanzas, err := decompress(context.Background(), run.New(nil), src, dst, tc.ext)
+			n, sum, stanzas, err := decompress(context.Background(), run.New(nil), src, dst, tc.ext, int64(len(plain)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,10 +42,25 @@ func TestDecompress(t *testing.T) {
 			}
 		})
 	}
+	// More output than the Release says stops early and leaves no output.
+	for _, noXZ := range []bool{false, true} {
+		if noXZ {
+			t.Setenv("PATH", "")
+		}
+		src := filepath.Join(dir, "big.xz")
+		os.WriteFile(src, xzBytes(t, plain), 0o644)
+		out := filepath.Join(dir, "big")
+		if _, _, _, err := decompress(context.Background(), run.New(nil), src, out, ".xz", 100); err == nil {
+			t.Errorf("decompress past the limit succeeded (no xz(1): %v)", noXZ)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("decompress past the limit left output: %v", err)
+		}
+	}
 	// Corrupt compressed input fails and leaves no output.
 	src := filepath.Join(dir, "bad.xz")
 	os.WriteFile(src, []byte("not xz at all"), 0o644)
-	if _, _, _, err := decompress(context.Background(), run.New(nil), src, filepath.Join(dir, "bad"), ".xz"); err == nil {
+	if _, _, _, err := decompress(context.Background(), run.New(nil), src, filepath.Join(dir, "bad"), ".xz", 100); err == nil {
 		t.Error("decompress of garbage succeeded")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bad")); !os.IsNotExist(err) {

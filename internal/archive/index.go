@@ -128,7 +128,11 @@ func (r *refresher) download(ctx context.Context, a config.Archive, suite string
 	defer os.Remove(tmp)
 	im.Downloaded = want
 	im.Fetched = time.Now().UTC()
-	size, sum, stanzas, err := decompress(ctx, r.p.runner(), tmp, dst, filepath.Ext(dl))
+	limit := int64(maxIndexSize)
+	if plain, ok := rel.SHA256[im.Path]; ok {
+		limit = plain.Size
+	}
+	size, sum, stanzas, err := decompress(ctx, r.p.runner(), tmp, dst, filepath.Ext(dl), limit)
 	if err != nil {
 		return im, fmt.Errorf("decompressing %s: %w", dl, err)
 	}
@@ -142,7 +146,10 @@ func (r *refresher) download(ctx context.Context, a config.Archive, suite string
 // decompress writes the decompressed src (by extension) to dst and returns
 // its size, SHA256 and paragraph count. src has been verified already; the
 // caller checks the result against the Release too.
-func decompress(ctx context.Context, runner *run.Runner, src, dst, ext string) (int64, string, int, error) {
+//
+// Output beyond limit bytes (the size the Release gives) is an error, so a
+// bad compressed file cannot fill the disk.
+func decompress(ctx context.Context, runner *run.Runner, src, dst, ext string, limit int64) (int64, string, int, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return 0, "", 0, err
@@ -152,7 +159,7 @@ func decompress(ctx context.Context, runner *run.Runner, src, dst, ext string) (
 	switch ext {
 	case ".xz":
 		if run.Require("xz") == nil {
-			return decompressXZ(ctx, runner, in, dst)
+			return decompressXZ(ctx, runner, in, dst, limit)
 		}
 		xr, err := xz.NewReader(in)
 		if err != nil {
@@ -173,7 +180,7 @@ func decompress(ctx context.Context, runner *run.Runner, src, dst, ext string) (
 	}
 	h := sha256.New()
 	cnt := &stanzaCounter{}
-	n, err := io.Copy(io.MultiWriter(out, h, cnt), r)
+	n, err := io.Copy(&limitWriter{w: io.MultiWriter(out, h, cnt), left: limit}, r)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -186,14 +193,14 @@ func decompress(ctx context.Context, runner *run.Runner, src, dst, ext string) (
 
 // decompressXZ decodes with xz(1) (package xz-utils, priority required),
 // which is about 15 times faster than the pure Go decoder used as fallback.
-func decompressXZ(ctx context.Context, runner *run.Runner, in io.Reader, dst string) (int64, string, int, error) {
+func decompressXZ(ctx context.Context, runner *run.Runner, in io.Reader, dst string, limit int64) (int64, string, int, error) {
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return 0, "", 0, err
 	}
 	h := sha256.New()
 	cnt := &stanzaCounter{}
-	cw := &countWriter{w: io.MultiWriter(out, h, cnt)}
+	cw := &countWriter{w: &limitWriter{w: io.MultiWriter(out, h, cnt), left: limit}}
 	err = runner.Run(ctx, run.Cmd{Args: []string{"xz", "--decompress", "--stdout"}, Stdin: in, Stdout: cw})
 	if cerr := out.Close(); err == nil {
 		err = cerr
@@ -203,6 +210,26 @@ func decompressXZ(ctx context.Context, runner *run.Runner, in io.Reader, dst str
 		return 0, "", 0, err
 	}
 	return cw.n, fmt.Sprintf("%x", h.Sum(nil)), cnt.count(), nil
+}
+
+// maxIndexSize bounds an index whose uncompressed size the Release omits.
+const maxIndexSize = 4 << 30
+
+// errTooLarge is a decompressed index larger than its Release says.
+var errTooLarge = errors.New("decompressed data larger than the Release says")
+
+// limitWriter fails once more than left bytes are written.
+type limitWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitWriter) Write(b []byte) (int, error) {
+	if int64(len(b)) > l.left {
+		return 0, errTooLarge
+	}
+	l.left -= int64(len(b))
+	return l.w.Write(b)
 }
 
 type countWriter struct {
