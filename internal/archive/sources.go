@@ -40,7 +40,8 @@ type aptSource struct {
 // same URI, components, architectures and keyring are merged into one
 // archive with their suites in order. Each archive is named after the last
 // element of its URI path ("debian", "debian-security"), made unique with a
-// numeric suffix. SignedBy is the entry's Signed-By (a keyring path, or an
+// numeric suffix. Entries with a URI scheme packyard cannot fetch (cdrom:,
+// mirror+http:, tor+http:) are skipped. SignedBy is the entry's Signed-By (a keyring path, or an
 // inline armored key block), else DefaultKeyring below root if present.
 // Architectures stay empty when the entry names none.
 func ParseAptSources(root string) ([]config.Archive, error) {
@@ -188,6 +189,9 @@ func groupSources(srcs []aptSource, defaultKeyring string) []config.Archive {
 	names := map[string]bool{}
 	for _, s := range srcs {
 		s.uri = strings.TrimRight(s.uri, "/")
+		if !fetchable(s.uri) {
+			continue
+		}
 		var suites []string
 		for _, su := range s.suites {
 			if !strings.HasSuffix(su, "/") {
@@ -221,6 +225,12 @@ func groupSources(srcs []aptSource, defaultKeyring string) []config.Archive {
 		})
 	}
 	return out
+}
+
+// fetchable reports whether packyard can fetch from uri: http, https and
+// file URIs (not cdrom:, mirror+, tor+ and other apt methods).
+func fetchable(uri string) bool {
+	return strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") || strings.HasPrefix(uri, "file:/")
 }
 
 // archiveName derives a name from a mirror URI: the last path element, or
