@@ -17,6 +17,7 @@ py() { "$BIN" --workspace "$work/ws" "$@" 2>>"$work/packyard.log"; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.4f", a - b}'; }
 
 py init >/dev/null
 # A TTL of 1ns makes every refresh ask the mirror (never "fresh" from the TTL).
@@ -25,7 +26,7 @@ grep -q 'ttl: 1ns' "$PACKYARD_CONFIG" || sed -i 's/^\(\s*signed-by:.*\)$/\1\n   
 suites=$(awk '/^ *suites:/{f=1;next} f&&/^ *- [^:]*$/{print $2;next} {f=0}' "$PACKYARD_CONFIG" | tr '\n' ' ' | sed 's/ $//')
 
 t0=$(now); py refresh >/dev/null; t1=$(now)
-printf 'first refresh (%s): %.2f s\n' "$suites" "$(echo "$t1 - $t0" | bc)"
+printf 'first refresh (%s): %.2f s\n' "$suites" "$(sub "$t1" "$t0")"
 
 # apt-get update on the same sources, with private lists and no caches.
 aptopts=(-o Dir::State::Lists="$work/apt/lists" -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
@@ -36,10 +37,10 @@ apt-get update "${aptopts[@]}" >/dev/null 2>&1
 py_times=() apt_times=()
 for i in $(seq "$RUNS"); do
 	t0=$(now); out=$(py --json refresh); t1=$(now)
-	py_times+=("$(echo "$t1 - $t0" | bc)")
+	py_times+=("$(sub "$t1" "$t0")")
 	echo "$out" | grep -q '"fetched": \[' && { echo "no-change refresh fetched indexes:"; echo "$out"; exit 1; }
 	t0=$(now); apt-get update "${aptopts[@]}" >/dev/null 2>&1; t1=$(now)
-	apt_times+=("$(echo "$t1 - $t0" | bc)")
+	apt_times+=("$(sub "$t1" "$t0")")
 done
 bytes=$(echo "$out" | grep -o '"downloaded_bytes": [0-9]*' | awk '{s+=$2} END {print s}')
 pm=$(printf '%s\n' "${py_times[@]}" | median)
@@ -47,7 +48,7 @@ am=$(printf '%s\n' "${apt_times[@]}" | median)
 echo "no-change refresh, median of $RUNS (InRelease only, $bytes bytes):"
 printf '  %-40s %8.3f s\n' "packyard refresh" "$pm"
 printf '  %-40s %8.3f s\n' "apt-get update (same sources)" "$am"
-printf '  %-40s %8.2fx\n' "ratio apt/packyard" "$(echo "$am / $pm" | bc -l)"
+printf '  %-40s %8.2fx\n' "ratio apt/packyard" "$(awk -v a="$am" -v b="$pm" 'BEGIN {print a / b}')"
 awk -v t="$pm" 'BEGIN { exit !(t < 1.0) }' && echo "  target                                   ok (well under 1 s)" \
 	|| echo "  target                                   OVER (want well under 1 s)"
 
