@@ -69,9 +69,10 @@ func (c *DebCache) Populate(dir string) error {
 	return nil
 }
 
-// IngestFrom takes the .debs a session downloaded into dir into the cache
-// (by name and by content) and returns how many were new and their bytes.
-func (c *DebCache) IngestFrom(dir string) (int, int64, error) {
+// IngestFrom takes the .debs a session downloaded into dir into the cache:
+// each new one is hashed, stored once as a blob and linked under its apt
+// name. It returns how many were new and their bytes.
+func (c *DebCache) IngestFrom(dir string) (files int, bytes int64, err error) {
 	names, err := c.NamesDir()
 	if err != nil {
 		return 0, 0, err
@@ -86,13 +87,26 @@ func (c *DebCache) IngestFrom(dir string) (int, int64, error) {
 		}
 		dst := filepath.Join(names, e.Name())
 		if _, err := os.Stat(dst); err == nil {
-			continue
+			continue // populated from the cache, not downloaded
 		}
-		if err := os.Link(filepath.Join(dir, e.Name()), dst); err != nil && !os.IsExist(err) {
-			return 0, 0, fmt.Errorf("caching %s: %w", e.Name(), err)
+		src := filepath.Join(dir, e.Name())
+		sum, err := fileSHA256(src)
+		if err != nil {
+			return files, bytes, err
 		}
+		blob := c.Path(sum)
+		if err := os.Link(src, blob); err != nil && !os.IsExist(err) {
+			return files, bytes, fmt.Errorf("caching %s: %w", e.Name(), err)
+		}
+		if err := os.Link(blob, dst); err != nil && !os.IsExist(err) {
+			return files, bytes, fmt.Errorf("caching %s: %w", e.Name(), err)
+		}
+		if info, err := e.Info(); err == nil {
+			bytes += info.Size()
+		}
+		files++
 	}
-	return c.Ingest()
+	return files, bytes, nil
 }
 
 // Ingest hashes every by-name .deb that is not yet a link to a blob and

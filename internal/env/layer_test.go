@@ -118,3 +118,33 @@ func TestDebCacheIngest(t *testing.T) {
 		t.Errorf("Verify = %v, %v; want one corrupt blob removed", bad, err)
 	}
 }
+
+func TestDebCachePopulateIngestFrom(t *testing.T) {
+	c := NewDebCache(t.TempDir())
+	sess := filepath.Join(t.TempDir(), "archives")
+	if err := c.Populate(sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sess, "new_1_all.deb"), []byte("downloaded"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := c.IngestFrom(sess)
+	if err != nil || n != 1 {
+		t.Fatalf("IngestFrom = %d, %v; want 1", n, err)
+	}
+	blobs, _ := filepath.Glob(filepath.Join(c.Dir, "sha256", "*.deb"))
+	if len(blobs) != 1 {
+		t.Fatalf("blobs = %v; want 1", blobs)
+	}
+	other := filepath.Join(t.TempDir(), "archives")
+	if err := c.Populate(other); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(other, "new_1_all.deb"))
+	if err != nil || string(data) != "downloaded" {
+		t.Errorf("a second session does not see the cached .deb: %q, %v", data, err)
+	}
+	if n, _, _ := c.IngestFrom(other); n != 0 {
+		t.Errorf("IngestFrom of a populated-only session took %d files; want 0", n)
+	}
+}
