@@ -120,17 +120,19 @@ func extraRepositoryState(lines []string) (state string, ok bool) {
 		}
 		root := strings.TrimPrefix(f[i], "file:")
 		dist := f[i+1]
-		var data []byte
-		var err error
-		for _, name := range []string{"InRelease", "Release"} {
-			if data, err = os.ReadFile(filepath.Join(root, "dists", dist, name)); err == nil {
-				break
-			}
+		// A flat repository ("./") keeps its indexes beside the
+		// distribution path; a normal one under dists/.
+		candidates := []string{filepath.Join(root, "dists", dist, "InRelease"), filepath.Join(root, "dists", dist, "Release")}
+		if strings.HasSuffix(dist, "/") {
+			candidates = []string{filepath.Join(root, dist, "InRelease"), filepath.Join(root, dist, "Release"),
+				filepath.Join(root, dist, "Packages"), filepath.Join(root, dist, "Packages.gz"), filepath.Join(root, dist, "Packages.xz")}
 		}
 		fmt.Fprintf(h, "%s\n", l)
-		if err == nil {
-			sum := sha256.Sum256(data)
-			h.Write(sum[:])
+		for _, c := range candidates {
+			if data, err := os.ReadFile(c); err == nil {
+				sum := sha256.Sum256(data)
+				fmt.Fprintf(h, "%s %x\n", filepath.Base(c), sum)
+			}
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), true

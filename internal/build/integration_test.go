@@ -426,3 +426,88 @@ func TestReproducibleHelloAndLintian(t *testing.T) {
 		t.Errorf("lintian found errors in hello: %v", lint.Tags)
 	}
 }
+
+// writeTree writes files (path -> content) below dir; debian/rules is
+// made executable.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const trivialRules = `#!/usr/bin/make -f
+clean:
+	rm -rf debian/tmp debian/files
+build build-arch build-indep:
+	%s
+binary binary-arch binary-indep: build
+	mkdir -p debian/tmp/DEBIAN debian/tmp/usr/share/doc/%s
+	echo built > debian/tmp/usr/share/doc/%s/marker
+	dpkg-gencontrol -p%s -Pdebian/tmp
+	dpkg-deb --root-owner-group --build debian/tmp ..
+.PHONY: clean build build-arch build-indep binary binary-arch binary-indep
+`
+
+func nativePackage(name, buildDepends, buildCmd string) map[string]string {
+	bd := ""
+	if buildDepends != "" {
+		bd = "Build-Depends: " + buildDepends + "\n"
+	}
+	return map[string]string{
+		"debian/changelog": name + " (1.0) unstable; urgency=medium\n\n  * Test.\n\n -- Packyard Test <test@example.org>  Sat, 21 Nov 2026 10:00:00 +0000\n",
+		"debian/control": "Source: " + name + "\nSection: misc\nPriority: optional\nMaintainer: Packyard Test <test@example.org>\n" + bd +
+			"Rules-Requires-Root: no\nStandards-Version: 4.6.2\n\nPackage: " + name + "\nArchitecture: all\nDescription: packyard test package\n test\n",
+		"debian/source/format": "3.0 (native)\n",
+		"debian/rules":         fmt.Sprintf(trivialRules, buildCmd, name, name, name),
+	}
+}
+
+// TestExtraRepositoryBothBuilders builds a package whose build-dependency
+// exists only in a local repository handed in as an extra repository, with
+// the dpkg builder and with sbuild.
+func TestExtraRepositoryBothBuilders(t *testing.T) {
+	_, mgr, e := testEnv(t)
+	ctx := context.Background()
+	work := t.TempDir()
+	repo := filepath.Join(work, "repo")
+	dep := filepath.Join(work, "packyard-dep-1.0")
+	writeTree(t, dep, nativePackage("packyard-dep", "", "true"))
+	if _, err := build.NewDpkg(mgr, nil).Build(ctx, build.Request{SourceTree: dep, Env: e, OutDir: repo}); err != nil {
+		t.Fatalf("building the dependency: %v", err)
+	}
+	r := run.New(nil)
+	for _, idx := range []string{"packages", "release"} {
+		out, err := r.Output(ctx, run.Cmd{Args: []string{"apt-ftparchive", idx, "."}, Dir: repo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := map[string]string{"packages": "Packages", "release": "Release"}[idx]
+		if err := os.WriteFile(filepath.Join(repo, name), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extra := []string{"deb [trusted=yes] file:" + repo + " ./"}
+	user := filepath.Join(work, "packyard-user-1.0")
+	writeTree(t, user, nativePackage("packyard-user", "packyard-dep", "test -e /usr/share/doc/packyard-dep/marker"))
+	for _, b := range []build.Builder{build.NewDpkg(mgr, nil), build.NewSbuild(mgr, nil)} {
+		t.Run(b.Name(), func(t *testing.T) {
+			logPath := filepath.Join(itRoot, "logs", "TestExtraRepository-"+b.Name()+".log")
+			_ = os.Remove(logPath)
+			res, err := b.Build(ctx, build.Request{SourceTree: user, Env: e, OutDir: t.TempDir(), LogPath: logPath, ExtraRepositories: extra})
+			if err != nil {
+				log, _ := os.ReadFile(logPath)
+				t.Fatalf("%s build with extra repository: %v\n%s", b.Name(), err, tail(string(log), 40))
+			}
+			if !hasFile(res.Files, "packyard-user_1.0_all.deb") {
+				t.Errorf("Files = %v", res.Files)
+			}
+		})
+	}
+}

@@ -99,19 +99,26 @@ func SbuildStatus(log string) string {
 }
 
 // RewriteFileRepository turns an apt source line naming a file: repository
-// into one naming base (an HTTP URL serving that directory), with its
-// options ([signed-by=...]) dropped: inside sbuild's chroot host paths do
-// not exist and keys are given with --extra-repository-key. It returns the
-// line, the local directory, and whether it was a file: line.
+// into one naming base (an HTTP URL serving that directory). Its signed-by
+// option is dropped (inside sbuild's chroot host paths do not exist; the
+// keys go in with --extra-repository-key); other options stay. It returns
+// the line, the local directory, and whether it was a file: line.
 func RewriteFileRepository(line, base string) (string, string, bool) {
 	f := strings.Fields(line)
 	if len(f) < 3 {
 		return line, "", false
 	}
 	i := 1
+	var opts []string
 	if strings.HasPrefix(f[i], "[") {
-		for i < len(f) && !strings.HasSuffix(f[i], "]") {
-			i++
+		for ; i < len(f); i++ {
+			o := strings.TrimSuffix(strings.TrimPrefix(f[i], "["), "]")
+			if o != "" && !strings.HasPrefix(o, "signed-by=") {
+				opts = append(opts, o)
+			}
+			if strings.HasSuffix(f[i], "]") {
+				break
+			}
 		}
 		i++
 	}
@@ -119,7 +126,11 @@ func RewriteFileRepository(line, base string) (string, string, bool) {
 		return line, "", false
 	}
 	dir := strings.TrimPrefix(f[i], "file:")
-	out := append([]string{f[0], base}, f[i+1:]...)
+	out := []string{f[0]}
+	if len(opts) > 0 {
+		out = append(out, "["+strings.Join(opts, " ")+"]")
+	}
+	out = append(append(out, base), f[i+1:]...)
 	return strings.Join(out, " "), dir, true
 }
 

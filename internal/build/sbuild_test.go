@@ -64,6 +64,10 @@ func TestRewriteFileRepository(t *testing.T) {
 	if !ok || dir != "/w/repo" || line != "deb http://127.0.0.1:9/r0/ bookworm-packyard-unstable main" {
 		t.Errorf("RewriteFileRepository = %q, %q, %v", line, dir, ok)
 	}
+	line, _, _ = RewriteFileRepository("deb [trusted=yes arch=amd64] file:/r ./", "http://127.0.0.1:9/r1/")
+	if line != "deb [trusted=yes arch=amd64] http://127.0.0.1:9/r1/ ./" {
+		t.Errorf("RewriteFileRepository kept options wrong: %q", line)
+	}
 	if _, _, ok := RewriteFileRepository("deb http://host/x y main", "http://b/"); ok {
 		t.Error("RewriteFileRepository rewrote a remote line")
 	}

@@ -1,14 +1,28 @@
 // Package env owns packyard's build environments: base root filesystems
 // made by mmdebstrap for a (codename, architecture, variant), cached in the
-// workspace and never edited in place, and the throw-away build sessions
-// entered on top of them.
+// workspace and never edited in place, the build-dependency layers stacked
+// on them, the content-addressed .deb cache, and the throw-away build
+// sessions entered on top.
 //
-// An environment lives in <workspace>/envs/<codename>-<arch>-<variant>/ as
-// root/ (the filesystem) and manifest.json (written last: a directory
-// without a valid manifest is never used). A session mounts a kernel
-// overlayfs over root/ inside a private mount namespace held by one locked
-// OS thread, and runs each step with bwrap in fresh pid, ipc, uts and mount
-// namespaces (and a network namespace with loopback only when the step asks
-// for no network). The mount dies with the namespace, and every process
-// dies with bwrap's pid namespace, so nothing outlives the session.
+// Layout under <workspace>:
+//
+//	envs/<codename>-<arch>-<variant>/root/           the environment (mmdebstrap --variant=buildd)
+//	envs/<codename>-<arch>-<variant>/manifest.json   written last; checksums of dpkg status and the tree
+//	envs/<codename>-<arch>-<variant>/use.lock        shared-locked by every session using it
+//	envs/<codename>-<arch>-<variant>/layers/<hash>/  build-dependency layers (hash of name=version set)
+//	envs/<codename>-<arch>-<variant>/layers/index/   build inputs -> layer hash, for apt-free rebuilds
+//	cache/debs/sha256/<sum>.deb, cache/debs/by-name/ the .deb cache shared by all environments
+//	tmp/sessions/<id>/                               the session registry (upper, work, merged, build)
+//
+// A directory without a valid manifest is never used: Ensure rebuilds it.
+//
+// A session mounts a kernel overlayfs (layers and the environment as lower
+// directories) inside a private mount namespace held by one locked OS
+// thread, and runs each step with bwrap in fresh pid, ipc, uts and mount
+// namespaces, with a minimal /proc and /dev, and a network namespace with
+// only loopback unless the step asks for the network. The mount dies with
+// the namespace and every process with bwrap's pid namespace (Run waits
+// for it to empty), so nothing outlives a session, even when packyard is
+// killed; what a killed packyard leaves on disk is cleaned by GC, which
+// OpenSession also runs.
 package env
