@@ -130,6 +130,11 @@ func runBuild(ctx context.Context, g *globals, cfg *config.Config, rec *record.R
 	if o.validatePlan {
 		return nil
 	}
+	if cfg.Offline {
+		if err := s.offlineCheck(ctx, codename, stages, args); err != nil {
+			return err
+		}
+	}
 	s.envs = env.NewManager(cfg, g.logger, run.New(g.logger))
 	g.printf("preparing build environment %s/%s\n", codename, s.arch)
 	if s.env, err = s.envs.Ensure(ctx, codename, s.arch); err != nil {
@@ -272,7 +277,7 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 		DSC: t.dsc, SourceTree: t.tree, Env: s.env, OutDir: outDir,
 		LogPath: rec.LogPath(logName), Rec: rec, Arch: s.arch,
 		NoArchAll: s.o.noArchAll, NoCheck: s.o.nocheck, Profiles: s.o.profiles, Parallel: s.o.parallel,
-		ExtraPackages: s.o.extra,
+		ExtraPackages: s.o.extra, Offline: s.cfg.Offline,
 	}
 	if published(s.cfg, s.dist) {
 		req.ExtraRepositories = []string{s.repo.AptSourceLine(s.dist)}

@@ -35,6 +35,8 @@ func classify(err error) (int, string) {
 		return ExitCycle, "break the cycle with a build profile named above (--profiles), or build one side from an existing binary"
 	case errors.As(err, &me):
 		return ExitUnsatisfied, "add an archive that provides the missing packages, or build them first"
+	case errors.Is(err, archive.ErrMissing):
+		return ExitUnsatisfied, "nothing was built; fetch what is listed while online with the command named above, then retry"
 	case errors.Is(err, archive.ErrSourceNotFound), errors.Is(err, plan.ErrSourceNotFound):
 		return ExitNotFound, "check the source package name (not a binary package name) or run 'packyard refresh'"
 	case errors.Is(err, archive.ErrNotRefreshed):

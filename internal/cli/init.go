@@ -22,30 +22,37 @@ type initOptions struct {
 	aptRoot  string
 	codename string
 	arch     string
+	prime    bool
 }
 
 func newInit(g *globals) *cobra.Command {
 	var o initOptions
 	cmd := &cobra.Command{
-		Use:   "init",
+		Use:   "init [--prime [TARGET...]]",
 		Short: "Write the config and workspace, generate the signing key, read the upstream archives from apt's sources",
 		Long: `init writes the config file and the workspace, generates the repository
 signing key (OpenPGP v4 Ed25519, SHA-512), and sets the upstream archives
 from the machine's apt sources (sources.list, sources.list.d/*.list and
 deb822 *.sources). Re-running it changes nothing; --force rewrites the config
 and replaces the key (the old key is kept under keys/old-<time>/).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runInit(cmd, g, &o) },
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && !o.prime {
+				return fmt.Errorf("init takes arguments only with --prime (the targets to prime), got %q", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runInit(cmd, g, &o, args) },
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.force, "force", false, "rewrite an existing config and replace an existing signing key")
 	f.StringVar(&o.aptRoot, "apt-root", "/", "root directory whose etc/apt sources are read")
 	f.StringVar(&o.codename, "codename", "", "codename to build for (default: the host's, from /etc/os-release)")
 	f.StringVar(&o.arch, "arch", "", "architecture to build for (default: the host's)")
+	f.BoolVar(&o.prime, "prime", false, "then fetch what offline builds need (as packyard prime): the indexes, the build environment and, for TARGETs given as arguments, their sources and build-dependencies")
 	return cmd
 }
 
-func runInit(cmd *cobra.Command, g *globals, o *initOptions) error {
+func runInit(cmd *cobra.Command, g *globals, o *initOptions, targets []string) error {
 	path := g.path()
 	cfg, existed, err := initConfig(g, o, path)
 	if err != nil {
@@ -78,8 +85,16 @@ func runInit(cmd *cobra.Command, g *globals, o *initOptions) error {
 		for _, a := range cfg.Archives {
 			g.printf("archive %s: %s %s [%s] keyring %s\n", a.Name, a.URI, strings.Join(a.Suites, " "), strings.Join(a.Components, " "), a.SignedBy)
 		}
+		var primed any
+		if o.prime {
+			rep, err := primeAfterInit(cmd.Context(), g, cfg, rec, targets)
+			if err != nil {
+				return err
+			}
+			primed = rep
+		}
 		if g.json {
-			return writeJSON(g.stdout, map[string]any{"config": path, "workspace": cfg.Workspace, "fingerprint": fpr, "archives": cfg.Archives})
+			return writeJSON(g.stdout, map[string]any{"config": path, "workspace": cfg.Workspace, "fingerprint": fpr, "archives": cfg.Archives, "prime": primed})
 		}
 		return nil
 	})
