@@ -270,7 +270,7 @@ func (j *job) rootStepTo(ctx context.Context, mounts []env.Mount, args []string,
 	if out != nil {
 		logw = multiWriter{j.log, out}
 	}
-	return j.sess.Run(ctx, env.Step{Name: "build-deps", Command: args, Network: !j.req.Offline, Dir: "/build",
+	return j.run(ctx, env.Step{Name: "build-deps", Command: args, Network: !j.req.Offline, Dir: "/build",
 		Env: RootEnvironment(), Mounts: mounts, Log: logw})
 }
 

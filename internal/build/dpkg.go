@@ -211,7 +211,7 @@ func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
 	args := DpkgBuildpackageArgs(j.req)
 	j.req.Rec.Event("build.run", map[string]any{"command": args, "dir": j.dir, "source_date_epoch": entry.Date.Unix()})
 	fmt.Fprintf(j.log, "packyard: %s (in %s, SOURCE_DATE_EPOCH=%d)\n", joinArgs(args), j.dir, entry.Date.Unix())
-	runErr := j.sess.Run(ctx, env.Step{Name: "build", Command: args, AsBuildUser: true, Dir: j.dir,
+	runErr := j.run(ctx, env.Step{Name: "build", Command: args, AsBuildUser: true, Dir: j.dir,
 		Env: BuildEnvironment(j.req, entry.Date), Log: j.log})
 	res := &Result{Source: j.source, Version: j.version, Command: args, LogPath: j.req.LogPath, CollectedFrom: j.sess.BuildDir}
 	if runErr != nil {
@@ -253,4 +253,14 @@ func joinArgs(args []string) string {
 		s += a
 	}
 	return s
+}
+
+// run runs one session step, timing it into the log and the run record.
+func (j *job) run(ctx context.Context, step env.Step) error {
+	start := time.Now()
+	err := j.sess.Run(ctx, step)
+	d := time.Since(start)
+	j.req.Rec.Event("build.step", map[string]any{"step": step.Name, "command": step.Command[0], "seconds": d.Seconds(), "ok": err == nil})
+	fmt.Fprintf(j.log, "packyard: %s step (%s) took %.2f s\n", step.Name, step.Command[0], d.Seconds())
+	return err
 }

@@ -54,7 +54,7 @@ func (j *job) unpack(ctx context.Context) error {
 	}
 	args := []string{"dpkg-source", "--extract", j.dsc, j.dir}
 	fmt.Fprintf(j.log, "packyard: %s\n", joinArgs(args))
-	return j.sess.Run(ctx, env.Step{Name: "extract", Command: args, AsBuildUser: true, Dir: "/build",
+	return j.run(ctx, env.Step{Name: "extract", Command: args, AsBuildUser: true, Dir: "/build",
 		Env: UserEnvironment(), Log: j.log})
 }
 
