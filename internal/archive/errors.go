@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // ErrSourceNotFound is wrapped by *NotFoundError.
@@ -20,9 +21,16 @@ type NotFoundError struct {
 	Name string
 	// Searched lists "<archive>/<suite>/<component>" indexes that were read.
 	Searched []string
+	// BuiltBy lists source packages that build a binary package of that
+	// name: the user probably meant one of them.
+	BuiltBy []string
 }
 
 func (e *NotFoundError) Error() string {
+	if len(e.BuiltBy) > 0 {
+		return fmt.Sprintf("source package %q not found: %q is a binary package built by source package %s (build that instead)",
+			e.Name, e.Name, strings.Join(e.BuiltBy, ", "))
+	}
 	if len(e.Searched) == 0 {
 		return fmt.Sprintf("source package %q not found: the pantry has no Sources indexes (run packyard refresh)", e.Name)
 	}

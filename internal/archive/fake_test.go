@@ -130,6 +130,8 @@ type fakeSource struct {
 	rawChecksums string
 	// noBinary leaves the source out of Packages.
 	noBinary bool
+	// binaries is the Binary field (the source name when empty).
+	binaries string
 }
 
 func sum(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
@@ -162,7 +164,11 @@ func (s fakeSource) dscName() string { return s.name + "_" + s.version + ".dsc" 
 // stanza returns the Sources stanza for s.
 func (s fakeSource) stanza() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Package: %s\nBinary: %s\nVersion: %s\nDirectory: %s\nChecksums-Sha256:\n", s.name, s.name, s.version, s.dir)
+	bins := s.binaries
+	if bins == "" {
+		bins = s.name
+	}
+	fmt.Fprintf(&b, "Package: %s\nBinary: %s\nVersion: %s\nDirectory: %s\nChecksums-Sha256:\n", s.name, bins, s.version, s.dir)
 	if s.rawChecksums != "" {
 		b.WriteString(s.rawChecksums)
 	} else {

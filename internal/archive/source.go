@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,6 +74,7 @@ func (p *Pantry) FindSource(name string) (*SourceRef, error) {
 func (p *Pantry) FindSourceAll(name string) ([]*SourceRef, error) {
 	nf := &NotFoundError{Name: name}
 	var refs []*SourceRef
+	var indexes [][]byte
 	for _, a := range p.cfg.Archives {
 		for _, suite := range a.Suites {
 			for _, comp := range a.Components {
@@ -85,6 +87,7 @@ func (p *Pantry) FindSourceAll(name string) ([]*SourceRef, error) {
 					return nil, fmt.Errorf("reading pantry: %w", err)
 				}
 				nf.Searched = append(nf.Searched, a.Name+"/"+suite+"/"+comp)
+				indexes = append(indexes, data)
 				paras, err := findStanzas(data, "Package", name)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", file, err)
@@ -101,9 +104,30 @@ func (p *Pantry) FindSourceAll(name string) ([]*SourceRef, error) {
 		}
 	}
 	if len(refs) == 0 {
+		nf.BuiltBy = sourcesBuilding(indexes, name)
 		return nil, nf
 	}
 	return refs, nil
+}
+
+// sourcesBuilding returns the source packages whose Binary field lists the
+// binary package name, for a helpful not-found message.
+func sourcesBuilding(indexes [][]byte, name string) []string {
+	var out []string
+	for _, data := range indexes {
+		if !bytes.Contains(data, []byte(name)) {
+			continue
+		}
+		_ = deb822.Scan(data, func(p deb822.Paragraph) error {
+			for _, b := range strings.Split(p.Get("Binary"), ",") {
+				if strings.TrimSpace(b) == name && !slices.Contains(out, p.Get("Package")) {
+					out = append(out, p.Get("Package"))
+				}
+			}
+			return nil
+		})
+	}
+	return out
 }
 
 func mustVersion(s string) version.Version {

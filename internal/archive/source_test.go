@@ -52,6 +52,16 @@ func TestFindSourceNewest(t *testing.T) {
 	if _, err := p.FindSource("nope"); !errors.As(err, &nf) || len(nf.Searched) != 3 || !strings.Contains(err.Error(), "packyard refresh") {
 		t.Errorf("FindSource(nope) = %v; want *NotFoundError over 3 indexes with a hint", err)
 	}
+	// A binary package name points at its source.
+	f.publish("stable", []fakeSource{helloSource("2.10-3"), {name: "python-x", version: "1-1", dir: "pool/main/p/python-x",
+		files: map[string][]byte{"python-x_1.orig.tar.gz": []byte("x")}, binaries: "python3-x, python-x-doc"}})
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.FindSource("python3-x"); !errors.As(err, &nf) || !slices.Equal(nf.BuiltBy, []string{"python-x"}) ||
+		!strings.Contains(err.Error(), "built by source package python-x") {
+		t.Errorf("FindSource(python3-x) = %v; want a hint naming python-x", err)
+	}
 }
 
 func TestFetchSource(t *testing.T) {
