@@ -4,6 +4,7 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -79,6 +80,10 @@ func TestRealArchive(t *testing.T) {
 		t.Fatalf("FindSource(hello): %v", err)
 	}
 	t.Logf("hello: %s from %s %s", ref.Version, ref.Archive, ref.Suite)
+	var nf *NotFoundError
+	if _, err := p.FindSource("python3-requests"); !errors.As(err, &nf) || !slices.Contains(nf.BuiltBy, "requests") {
+		t.Errorf("FindSource(python3-requests) = %v; want a hint naming source requests", err)
+	}
 	dest := t.TempDir()
 	dsc, err := p.FetchSource(ctx, ref, dest)
 	if err != nil {
