@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -28,6 +29,8 @@ type checksums struct {
 type hashWriter struct {
 	size                      int64
 	md5, sha1, sha256, sha512 hashState
+	// parallel hashes large writes with one goroutine per algorithm.
+	parallel bool
 }
 
 type hashState interface {
@@ -36,9 +39,20 @@ type hashState interface {
 	Reset()
 }
 
-// newHashWriter computes size, MD5, SHA1, SHA256 and SHA512 (indexes).
+// newHashWriter computes size, MD5, SHA1, SHA256 and SHA512.
 func newHashWriter() *hashWriter {
 	return &hashWriter{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New(), sha512: sha512.New()}
+}
+
+// newIndexHasher computes what Release lists for an index file: size,
+// MD5, SHA256, SHA512; with sha256Only, size and SHA256 alone (for the
+// uncompressed form of a large index, which is listed but not published,
+// so that apt finds the target and can check what it decompressed).
+func newIndexHasher(sha256Only bool) *hashWriter {
+	if sha256Only {
+		return &hashWriter{sha256: sha256.New()}
+	}
+	return &hashWriter{md5: md5.New(), sha256: sha256.New(), sha512: sha512.New(), parallel: true}
 }
 
 // newFileHasher computes what Packages lists for a pool file: size, MD5,
@@ -49,26 +63,33 @@ func newFileHasher() *hashWriter {
 
 func (h *hashWriter) Write(p []byte) (int, error) {
 	h.size += int64(len(p))
-	h.md5.Write(p)
-	h.sha1.Write(p)
-	h.sha256.Write(p)
-	if h.sha512 != nil {
-		h.sha512.Write(p)
+	if h.parallel && len(p) >= 64<<10 {
+		var wg sync.WaitGroup
+		for _, x := range []hashState{h.md5, h.sha1, h.sha256, h.sha512} {
+			if x != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); x.Write(p) }()
+			}
+		}
+		wg.Wait()
+		return len(p), nil
+	}
+	for _, x := range []hashState{h.md5, h.sha1, h.sha256, h.sha512} {
+		if x != nil {
+			x.Write(p)
+		}
 	}
 	return len(p), nil
 }
 
 func (h *hashWriter) sums() checksums {
-	c := checksums{
-		Size:   h.size,
-		MD5:    hex.EncodeToString(h.md5.Sum(nil)),
-		SHA1:   hex.EncodeToString(h.sha1.Sum(nil)),
-		SHA256: hex.EncodeToString(h.sha256.Sum(nil)),
+	hexOf := func(x hashState) string {
+		if x == nil {
+			return ""
+		}
+		return hex.EncodeToString(x.Sum(nil))
 	}
-	if h.sha512 != nil {
-		c.SHA512 = hex.EncodeToString(h.sha512.Sum(nil))
-	}
-	return c
+	return checksums{Size: h.size, MD5: hexOf(h.md5), SHA1: hexOf(h.sha1), SHA256: hexOf(h.sha256), SHA512: hexOf(h.sha512)}
 }
 
 // sumFile reads p and returns its checksums.

@@ -3,6 +3,7 @@ package repo
 import (
 	"bufio"
 	"context"
+	"sync"
 	"errors"
 	"fmt"
 	"io"
@@ -189,12 +190,33 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 			r.journalEnd(t.Name)
 		}
 	}()
-	for _, s := range x.specs() {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	// Index families are written in parallel: each is read, compressed
+	// forms concatenated, and hashed independently.
+	specs := x.specs()
+	results := make([][]fileResult, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			results[i], errs[i] = x.writeIndex(dir, s, m.Indexes[s.Key()], changed[s.Key()])
+		}()
+	}
+	wg.Wait()
+	for i, s := range specs {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("writing %s: %w", s.Key(), errs[i])
 		}
-		if err := x.writeIndex(dir, s, m, changed[s.Key()]); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", s.Key(), err)
+		for _, f := range results[i] {
+			m.Files[f.rel] = f.sum
+			if f.absent {
+				m.Absent[f.rel] = true
+			}
 		}
 	}
 	if err := x.writeByHash(dir, m); err != nil {
@@ -255,13 +277,22 @@ func indexFiles(s indexSpec) []string {
 	return []string{s.Base, s.Base + ".gz", s.Base + ".xz"}
 }
 
+// fileResult is one file a generation's Release lists.
+type fileResult struct {
+	rel    string
+	sum    checksums
+	absent bool
+}
+
 // writeIndex puts the files of index s into the generation dir: linked from
-// the previous generation when unchanged, else concatenated from chunks.
-func (x *txn) writeIndex(dir string, s indexSpec, m *manifest, changed bool) error {
+// the previous generation when unchanged, else concatenated from chunks
+// (the three forms in parallel).
+func (x *txn) writeIndex(dir string, s indexSpec, chunks []chunkRef, changed bool) ([]fileResult, error) {
 	out := filepath.Join(dir, filepath.FromSlash(s.Dir))
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
+		return nil, err
 	}
+	var res []fileResult
 	if !changed && x.prev != nil {
 		if _, ok := x.prev.Files[s.Key()+".xz"]; ok {
 			prevDir := x.r.genDir(x.t.Name, x.prev.Generation)
@@ -271,45 +302,53 @@ func (x *txn) writeIndex(dir string, s indexSpec, m *manifest, changed bool) err
 				if !ok {
 					continue
 				}
-				m.Files[rel] = sum
+				res = append(res, fileResult{rel: rel, sum: sum, absent: x.prev.Absent[rel]})
 				if x.prev.Absent[rel] {
-					m.Absent[rel] = true
 					continue
 				}
 				if err := os.Link(filepath.Join(prevDir, filepath.FromSlash(rel)), filepath.Join(out, nm)); err != nil {
-					return err
+					return nil, err
 				}
 			}
-			return nil
+			return res, nil
 		}
 	}
-	chunks := m.Indexes[s.Key()]
 	var size int64
 	for _, c := range chunks {
 		size += c.Size
 	}
-	for _, ext := range []string{"", ".gz", ".xz"} {
+	exts := []string{"", ".gz", ".xz"}
+	res = make([]fileResult, len(exts))
+	errs := make([]error, len(exts))
+	var wg sync.WaitGroup
+	for i, ext := range exts {
 		rel := s.Dir + "/" + s.Base + ext
 		p := filepath.Join(out, s.Base+ext)
 		if ext == "" && size > x.r.plainLimit {
 			// Release still lists the uncompressed index: apt looks
 			// targets up by that name and checks what it decompressed.
 			p = ""
-			m.Absent[rel] = true
 		}
-		sum, err := x.concat(p, chunks, ext)
-		if err != nil {
-			return err
-		}
-		m.Files[rel] = sum
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sum, err := x.concat(p, chunks, ext)
+			res[i], errs[i] = fileResult{rel: rel, sum: sum, absent: p == ""}, err
+		}()
 	}
-	return nil
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // concat writes the ext form ("", ".gz", ".xz") of an index made of chunks
 // to p and returns its checksums; with p empty it only computes them.
 func (x *txn) concat(p string, chunks []chunkRef, ext string) (checksums, error) {
-	h := newHashWriter()
+	h := newIndexHasher(p == "")
 	var w io.Writer = h
 	var f *os.File
 	if p != "" {
@@ -336,11 +375,13 @@ func (x *txn) concat(p string, chunks []chunkRef, ext string) (checksums, error)
 		}
 		bw.Write(gz)
 	}
+	var buf []byte
 	for _, c := range chunks {
-		data, err := os.ReadFile(x.r.chunks.path(c.SHA256, ext))
+		data, err := readInto(buf, x.r.chunks.path(c.SHA256, ext))
 		if err != nil {
 			return checksums{}, fmt.Errorf("reading index chunk: %w", err)
 		}
+		buf = data
 		if xa != nil {
 			err = xa.block(data, c.Size)
 		} else {
@@ -490,7 +531,9 @@ func (r *Repo) releaseText(t *target, date time.Time, files map[string]checksums
 	for _, h := range byHashDirs {
 		var b strings.Builder
 		for _, p := range paths {
-			fmt.Fprintf(&b, "\n %s %16d %s", files[p].hash(h), files[p].Size, p)
+			if v := files[p].hash(h); v != "" {
+				fmt.Fprintf(&b, "\n %s %16d %s", v, files[p].Size, p)
+			}
 		}
 		st = append(st, field{h, b.String()})
 	}
@@ -532,4 +575,26 @@ func syncTree(dir string, ss *syncSet) error {
 		}
 		return nil
 	})
+}
+
+// readInto reads file p into buf's storage (grown as needed).
+func readInto(buf []byte, p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	n := int(fi.Size())
+	if cap(buf) < n {
+		buf = make([]byte, n, n+n/4)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -91,6 +92,14 @@ func run(args []string) error {
 		p, err := writeDeb(dir, *name, "1.0", 0)
 		if err != nil {
 			return err
+		}
+		if prof := os.Getenv("BENCHREPO_CPUPROFILE"); prof != "" {
+			f, err := os.Create(prof)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
 		}
 		start := time.Now()
 		res, err := r.Add(ctx, dist, p)

@@ -1,0 +1,115 @@
+#!/bin/bash
+# bench/repo/run.sh: packyard's repository engine against reprepro and aptly.
+#
+#  1. The same 1,200 real .debs of bookworm main (downloaded once from the
+#     mirror in this machine's apt sources into $PACKYARD_BENCH_CACHE,
+#     default /var/tmp/packyard-bench) are added to an empty repository and
+#     published signed:
+#       packyard  benchrepo add (repo.Add: store, indexes, Release, InRelease, Release.gpg)
+#       reprepro  includedeb --export=never, then export (SignWith)
+#       aptly     repo add, then publish repo (gpg)
+#     once without Contents indexes (reprepro makes none; aptly -skip-contents;
+#     packyard skip-contents) and once with them (aptly's and packyard's default).
+#  2. One package is added to a generated suite of 60,000 packages and the
+#     suite republished (wall time of the call, and peak RSS of the process).
+#
+# Prints each run, then medians (wall and CPU seconds) and ratios.
+# RUNS (default 3) sets the repetitions.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cache=${PACKYARD_BENCH_CACHE:-/var/tmp/packyard-bench}
+runs=${RUNS:-3}
+export PATH=$PATH:/usr/local/go/bin LC_ALL=C
+for p in reprepro aptly gpg; do
+  command -v $p >/dev/null || { echo "bench/repo: $p is not installed (apt-get install $p)" >&2; exit 1; }
+done
+bash "$here/fetch-debs.sh" "$cache" 1200 >/dev/null
+debs=$cache/debs
+(cd "$root" && go build -o "$cache/benchrepo" ./bench/repo/benchrepo)
+br=$cache/benchrepo
+work=$(mktemp -d "$cache/run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+export GNUPGHOME=$work/gnupg
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch -q --passphrase '' --quick-gen-key "packyard bench <bench@packyard.invalid>" ed25519 sign never 2>/dev/null
+key=$(gpg --list-keys --with-colons | awk -F: '/^fpr/{print $10; exit}')
+
+TIMEFORMAT='%R %U %S'
+# t CMD...: run CMD quietly, print "wall cpu" seconds.
+t() {
+  local out
+  out=$( { time "$@" >"$work/out" 2>"$work/err"; } 2>&1 ) || { echo "failed: $*" >&2; cat "$work/err" >&2; exit 1; }
+  echo "$out" | awk '{printf "%.3f %.3f\n", $1, $2+$3}'
+}
+# sum2 "w c" "w c": add two timings.
+sum2() { echo "$1 $2" | awk '{printf "%.3f %.3f\n", $1+$3, $2+$4}'; }
+
+packyard() { # packyard CONTENTS
+  rm -rf "$work/py"
+  t "$br" add -contents="$1" -workspace "$work/py" "$debs"
+}
+reprepro_run() {
+  rm -rf "$work/rp"; mkdir -p "$work/rp/conf"
+  printf 'Codename: bookworm\nArchitectures: amd64\nComponents: main\nSignWith: %s\n' "$key" >"$work/rp/conf/distributions"
+  local a b
+  a=$(t reprepro -b "$work/rp" --export=never includedeb bookworm "$debs"/*.deb)
+  b=$(t reprepro -b "$work/rp" export bookworm)
+  sum2 "$a" "$b"
+}
+aptly_run() { # aptly EXTRA-PUBLISH-FLAGS
+  rm -rf "$work/ap"; mkdir -p "$work/ap"
+  printf '{"rootDir": "%s", "gpgProvider": "gpg", "architectures": ["amd64"]}\n' "$work/ap/root" >"$work/ap/aptly.conf"
+  local A=(aptly -config="$work/ap/aptly.conf") a b
+  "${A[@]}" repo create -distribution=bookworm -component=main bench >/dev/null
+  a=$(t "${A[@]}" repo add bench "$debs")
+  b=$(t "${A[@]}" publish repo -batch -gpg-key="$key" $1 bench)
+  sum2 "$a" "$b"
+}
+
+declare -A res
+echo "== 1,200 real .debs ($(du -sh "$debs" | cut -f1)), add + signed publish, $runs runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in $(seq "$runs"); do
+  res[py_nc]+="$(packyard false)"$'\n'
+  res[rp_nc]+="$(reprepro_run)"$'\n'
+  res[ap_nc]+="$(aptly_run -skip-contents)"$'\n'
+  res[py_c]+="$(packyard true)"$'\n'
+  res[ap_c]+="$(aptly_run "")"$'\n'
+  echo "run $i done (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+median() { # median COLUMN <<< "lines"
+  sort -n -k"$1" | awk -v c="$1" '{v[NR]=$c} END{ if (NR%2) printf "%.3f", v[(NR+1)/2]; else printf "%.3f", (v[NR/2]+v[NR/2+1])/2 }'
+}
+row() { # row LABEL KEY BASEKEY
+  local w c bw bc
+  w=$(median 1 <<<"${res[$2]}"); c=$(median 2 <<<"${res[$2]}")
+  bw=$(median 1 <<<"${res[$3]}"); bc=$(median 2 <<<"${res[$3]}")
+  printf '%-34s wall %8.3f s  cpu %8.3f s  packyard is %5.1fx faster (wall), %5.1fx (cpu)\n' "$1" "$w" "$c" \
+    "$(awk -v a="$w" -v b="$bw" 'BEGIN{print a/b}')" "$(awk -v a="$c" -v b="$bc" 'BEGIN{print a/b}')"
+}
+echo "-- without Contents"
+row "packyard (skip-contents)" py_nc py_nc
+row "reprepro includedeb+export" rp_nc py_nc
+row "aptly add+publish -skip-contents" ap_nc py_nc
+echo "-- with Contents-amd64"
+row "packyard" py_c py_c
+row "aptly add+publish" ap_c py_c
+for k in py_nc rp_nc ap_nc py_c ap_c; do printf '%s: %s\n' "$k" "$(tr '\n' ';' <<<"${res[$k]}")"; done
+
+echo "== adding one package to a suite of 60,000 packages"
+big=$cache/big
+if [ ! -f "$big/.done" ]; then
+  rm -rf "$big"
+  echo "generating the suite once (cached in $big)..."
+  "$br" gen -n 60000 -workspace "$big" >/dev/null
+  touch "$big/.done"
+fi
+one=""
+for i in $(seq 5); do
+  j=$("$br" addone -workspace "$big" -name "bench-extra-$(date +%s%N)")
+  echo "$j"
+  one+="$(echo "$j" | sed -E 's/.*"maxrss_mib":([0-9.]+).*"seconds":([0-9.e-]+).*/\2 \1/')"$'\n'
+done
+printf 'add one + republish: median %.1f ms (limit 200), peak RSS median %.0f MiB (limit 500)\n' \
+  "$(median 1 <<<"$one" | awk '{print $1*1000}')" "$(median 2 <<<"$one")"
