@@ -3,7 +3,6 @@ package repo
 import (
 	"bufio"
 	"context"
-	"sync"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/renameio/v2"
