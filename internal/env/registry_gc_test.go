@@ -68,3 +68,43 @@ func TestGC(t *testing.T) {
 		t.Errorf("GC report = %+v; want 2 sessions and 2 partial environments", rep)
 	}
 }
+
+func TestReplaceDirKeepsOldInUse(t *testing.T) {
+	base := t.TempDir()
+	final := filepath.Join(base, "bookworm-amd64-buildd")
+	for i, inUse := range []bool{false, true} {
+		if err := os.MkdirAll(filepath.Join(final, "root"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var held *os.File
+		if inUse {
+			var err error
+			if held, err = lockShared(filepath.Join(final, "use.lock")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tmp := filepath.Join(base, ".new-x")
+		if err := os.MkdirAll(filepath.Join(tmp, "root", "new"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := replaceDir(tmp, final); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(final, "root", "new")); err != nil {
+			t.Errorf("round %d: new environment not in place: %v", i, err)
+		}
+		olds, _ := filepath.Glob(filepath.Join(base, ".old-*"))
+		if inUse && len(olds) != 1 {
+			t.Errorf("round %d: old environment in use was removed (olds %v)", i, olds)
+		}
+		if !inUse && len(olds) != 0 {
+			t.Errorf("round %d: unused old environment kept: %v", i, olds)
+		}
+		if held != nil {
+			held.Close()
+		}
+		// The new environment has no use.lock yet: drop the marker dir for
+		// the next round.
+		_ = os.RemoveAll(filepath.Join(final, "root", "new"))
+	}
+}
