@@ -81,6 +81,12 @@ func (s *Sbuild) Build(ctx context.Context, req Request) (res *Result, err error
 	if req.Env == nil {
 		return nil, errors.New("build request has no environment")
 	}
+	if req.Offline {
+		return nil, errors.New("the sbuild builder needs the network for its chroot's apt; use --builder dpkg offline")
+	}
+	if req.Arch != "" && req.Arch != req.Env.Architecture {
+		return nil, fmt.Errorf("building for %s in a %s environment is not supported", req.Arch, req.Env.Architecture)
+	}
 	if err := run.Require("sbuild", "newuidmap", "tar"); err != nil {
 		return nil, err
 	}
