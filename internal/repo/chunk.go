@@ -29,6 +29,7 @@ type chunkRef struct {
 	First  string `json:"first"`  // key of its first record
 	SHA256 string `json:"sha256"` // of the uncompressed text
 	Size   int64  `json:"size"`   // uncompressed
+	XZ     int64  `json:"xz"`     // unpadded size of its xz block
 	Count  int    `json:"count"`  // records
 }
 
@@ -109,7 +110,8 @@ func (s chunkStore) put(text []byte, first string, count int, ss *syncSet) (chun
 	sum := sha256.Sum256(text)
 	sha := hex.EncodeToString(sum[:])
 	ref := chunkRef{First: first, SHA256: sha, Size: int64(len(text)), Count: count}
-	if _, err := os.Stat(s.path(sha, ".xz")); err == nil {
+	if fi, err := os.Stat(s.path(sha, ".xz")); err == nil {
+		ref.XZ = fi.Size()
 		return ref, nil
 	}
 	gz, xzs, err := compressed(text)
@@ -123,6 +125,7 @@ func (s chunkStore) put(text []byte, first string, count int, ss *syncSet) (chun
 	if check != xzCheck {
 		return ref, errors.New("xz: unexpected check type")
 	}
+	ref.XZ = int64(len(xzb))
 	if err := os.MkdirAll(filepath.Join(s.dir, sha[:2]), 0o755); err != nil {
 		return ref, err
 	}
@@ -392,4 +395,27 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// fillXZ sets the xz block size of chunk references that lack it (written
+// before it was recorded), returning a new slice when any changed.
+func (s chunkStore) fillXZ(cs []chunkRef) []chunkRef {
+	var out []chunkRef
+	for i, c := range cs {
+		if c.XZ != 0 {
+			continue
+		}
+		fi, err := os.Stat(s.path(c.SHA256, ".xz"))
+		if err != nil {
+			continue
+		}
+		if out == nil {
+			out = append([]chunkRef(nil), cs...)
+		}
+		out[i].XZ = fi.Size()
+	}
+	if out == nil {
+		return cs
+	}
+	return out
 }

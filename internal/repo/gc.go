@@ -98,14 +98,14 @@ func (r *Repo) gcDist(ctx context.Context, dist string, pinned map[string]bool, 
 	}
 	for _, e := range ents {
 		name := e.Name()
-		num, err := strconv.Atoi(strings.TrimSuffix(name, ".json"))
+		num, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".ckpt"))
 		switch {
 		case err != nil && strings.HasPrefix(name, ".tmp-"):
 			del = append(del, rel(filepath.Join(r.generationsDir(dist), name)))
 		case err != nil || keep[num] || num > cur:
 		default:
 			del = append(del, rel(filepath.Join(r.generationsDir(dist), name)))
-			if !strings.HasSuffix(name, ".json") {
+			if !strings.Contains(name, ".") {
 				rep.Generations = append(rep.Generations, dist+"/"+name)
 			}
 		}

@@ -145,3 +145,29 @@ func (c checksums) hash(name string) string {
 	}
 	return ""
 }
+
+func (r *Repo) checkpointsPath(dist string, n int) string {
+	return filepath.Join(r.generationsDir(dist), strconv.Itoa(n)+".ckpt")
+}
+
+// saveCheckpoints writes the index-file checkpoints of generation n.
+func (r *Repo) saveCheckpoints(dist string, n int, cks map[string][]checkpoint, ss *syncSet) error {
+	data, err := json.Marshal(cks)
+	if err != nil {
+		return err
+	}
+	return writeFileDeferred(r.checkpointsPath(dist, n), data, ss)
+}
+
+// loadCheckpoints reads the checkpoints of generation n, or nil.
+func (r *Repo) loadCheckpoints(dist string, n int) map[string][]checkpoint {
+	data, err := os.ReadFile(r.checkpointsPath(dist, n))
+	if err != nil {
+		return nil
+	}
+	var cks map[string][]checkpoint
+	if json.Unmarshal(data, &cks) != nil {
+		return nil
+	}
+	return cks
+}

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"crypto/md5"
+	"encoding"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -80,6 +81,45 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// states returns the marshaled states of the hashes (md5, sha1, sha256,
+// sha512; empty for unused ones).
+func (h *hashWriter) states() ([][]byte, error) {
+	var out [][]byte
+	for _, x := range []hashState{h.md5, h.sha1, h.sha256, h.sha512} {
+		if x == nil {
+			out = append(out, nil)
+			continue
+		}
+		b, err := x.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// restore sets the hash states and size from a checkpoint.
+func (h *hashWriter) restore(states [][]byte, size int64) error {
+	xs := []hashState{h.md5, h.sha1, h.sha256, h.sha512}
+	if len(states) != len(xs) {
+		return errors.New("checkpoint: wrong number of hash states")
+	}
+	for i, x := range xs {
+		if (x == nil) != (len(states[i]) == 0) {
+			return errors.New("checkpoint: hash set differs")
+		}
+		if x == nil {
+			continue
+		}
+		if err := x.(encoding.BinaryUnmarshaler).UnmarshalBinary(states[i]); err != nil {
+			return err
+		}
+	}
+	h.size = size
+	return nil
 }
 
 func (h *hashWriter) sums() checksums {

@@ -57,6 +57,20 @@ type txn struct {
 	replace map[string][]chunkRef
 	// sync collects what must be durable before the swap.
 	sync *syncSet
+	// prevCks caches the previous generation's checkpoints.
+	prevCks     map[string][]checkpoint
+	prevCksOnce sync.Once
+}
+
+// prevCheckpoints returns the previous generation's checkpoints (none when
+// missing or unreadable: publishing then starts each file from scratch).
+func (x *txn) prevCheckpoints() map[string][]checkpoint {
+	x.prevCksOnce.Do(func() {
+		if x.prev != nil {
+			x.prevCks = x.r.loadCheckpoints(x.t.Name, x.prev.Generation)
+		}
+	})
+	return x.prevCks
 }
 
 func (r *Repo) begin(t *target, reason string) (*txn, error) {
@@ -169,6 +183,9 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 		m.Indexes[k] = chunks
 		changed[k] = true
 	}
+	for k, cs := range m.Indexes {
+		m.Indexes[k] = x.r.chunks.fillXZ(cs)
+	}
 	m.Date = x.date
 	if m.Date.IsZero() {
 		m.Date = r.now().UTC().Truncate(time.Second)
@@ -193,6 +210,7 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 	// Index families are written in parallel: each is read, compressed
 	// forms concatenated, and hashed independently.
 	specs := x.specs()
+	cks := map[string][]checkpoint{}
 	results := make([][]fileResult, len(specs))
 	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
@@ -217,6 +235,9 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 			if f.absent {
 				m.Absent[f.rel] = true
 			}
+			if len(f.checkpoints) > 0 {
+				cks[f.rel] = f.checkpoints
+			}
 		}
 	}
 	if err := x.writeByHash(dir, m); err != nil {
@@ -227,6 +248,9 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 	}
 	if err := r.saveManifest(m, x.sync); err != nil {
 		return nil, fmt.Errorf("writing manifest: %w", err)
+	}
+	if err := r.saveCheckpoints(t.Name, n, cks, x.sync); err != nil {
+		return nil, fmt.Errorf("writing checkpoints: %w", err)
 	}
 	if err := syncTree(dir, x.sync); err != nil {
 		return nil, err
@@ -279,9 +303,10 @@ func indexFiles(s indexSpec) []string {
 
 // fileResult is one file a generation's Release lists.
 type fileResult struct {
-	rel    string
-	sum    checksums
-	absent bool
+	rel         string
+	sum         checksums
+	absent      bool
+	checkpoints []checkpoint
 }
 
 // writeIndex puts the files of index s into the generation dir: linked from
@@ -302,7 +327,7 @@ func (x *txn) writeIndex(dir string, s indexSpec, chunks []chunkRef, changed boo
 				if !ok {
 					continue
 				}
-				res = append(res, fileResult{rel: rel, sum: sum, absent: x.prev.Absent[rel]})
+				res = append(res, fileResult{rel: rel, sum: sum, absent: x.prev.Absent[rel], checkpoints: x.prevCheckpoints()[rel]})
 				if x.prev.Absent[rel] {
 					continue
 				}
@@ -329,11 +354,23 @@ func (x *txn) writeIndex(dir string, s indexSpec, chunks []chunkRef, changed boo
 			// targets up by that name and checks what it decompressed.
 			p = ""
 		}
+		var prev *prevFile
+		if x.prev != nil {
+			if _, ok := x.prev.Files[rel]; ok {
+				prev = &prevFile{chunks: x.prev.Indexes[s.Key()], checkpoints: x.prevCheckpoints()[rel]}
+				if !x.prev.Absent[rel] {
+					prev.path = filepath.Join(x.r.genDir(x.t.Name, x.prev.Generation), filepath.FromSlash(rel))
+				}
+			}
+			if x.replace != nil {
+				prev = nil
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sum, err := x.concat(p, chunks, ext)
-			res[i], errs[i] = fileResult{rel: rel, sum: sum, absent: p == ""}, err
+			sum, cks, err := x.concat(p, chunks, ext, prev)
+			res[i], errs[i] = fileResult{rel: rel, sum: sum, absent: p == "", checkpoints: cks}, err
 		}()
 	}
 	wg.Wait()
@@ -345,41 +382,107 @@ func (x *txn) writeIndex(dir string, s indexSpec, chunks []chunkRef, changed boo
 	return res, nil
 }
 
+// checkpointEvery is how many chunks apart concat records checkpoints.
+const checkpointEvery = 8
+
+// checkpoint is the state of writing one index file after a whole number
+// of chunks: the bytes written so far and the hash states. A later
+// generation whose chunks start the same way copies that prefix from this
+// generation's file (copy_file_range, no reading in user space), restores
+// the hash states, and only writes and hashes the rest.
+type checkpoint struct {
+	Chunks int      `json:"chunks"`
+	Offset int64    `json:"offset"`
+	Hashes [][]byte `json:"hashes"` // marshaled md5, sha1, sha256, sha512 states (unused ones empty)
+}
+
+// prevFile describes the same index file in the previous generation.
+type prevFile struct {
+	path        string // "" when it was not published
+	chunks      []chunkRef
+	checkpoints []checkpoint
+}
+
 // concat writes the ext form ("", ".gz", ".xz") of an index made of chunks
-// to p and returns its checksums; with p empty it only computes them.
-func (x *txn) concat(p string, chunks []chunkRef, ext string) (checksums, error) {
+// to p and returns its checksums and checkpoints; with p empty it only
+// computes the checksums. It resumes from prev's last checkpoint within the
+// chunks both share.
+func (x *txn) concat(p string, chunks []chunkRef, ext string, prev *prevFile) (checksums, []checkpoint, error) {
 	h := newIndexHasher(p == "")
+	start, cks := 0, []checkpoint(nil)
+	var ck *checkpoint
+	if prev != nil && len(chunks) > 0 {
+		ck = resumePoint(chunks, prev, p != "")
+	}
 	var w io.Writer = h
 	var f *os.File
 	if p != "" {
 		var err error
 		f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
-			return checksums{}, err
+			return checksums{}, nil, err
 		}
 		defer f.Close()
 		w = io.MultiWriter(f, h)
 	}
+	if ck != nil {
+		if err := h.restore(ck.Hashes, ck.Offset); err != nil {
+			ck = nil
+		} else if f != nil {
+			x.r.log.Debug("resuming index file", "file", p, "chunks", ck.Chunks, "of", len(chunks), "offset", ck.Offset)
+			if err := copyPrefix(f, prev.path, ck.Offset); err != nil {
+				return checksums{}, nil, err
+			}
+		}
+	}
+	if ck == nil {
+		h = newIndexHasher(p == "")
+		if f != nil {
+			w = io.MultiWriter(f, h)
+		} else {
+			w = h
+		}
+	} else {
+		start = ck.Chunks
+		for _, c := range prev.checkpoints {
+			if c.Chunks <= start {
+				cks = append(cks, c)
+			}
+		}
+	}
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var xa *xzAssembler
 	if ext == ".xz" {
-		var err error
-		if xa, err = newXZAssembler(bw, xzCheck); err != nil {
-			return checksums{}, err
+		if start > 0 {
+			xa = resumeXZAssembler(bw, xzCheck, chunks[:start])
+		} else {
+			var err error
+			if xa, err = newXZAssembler(bw, xzCheck); err != nil {
+				return checksums{}, nil, err
+			}
 		}
 	}
 	if ext == ".gz" && len(chunks) == 0 {
 		gz, _, err := compressed(nil)
 		if err != nil {
-			return checksums{}, err
+			return checksums{}, nil, err
 		}
 		bw.Write(gz)
 	}
 	var buf []byte
-	for _, c := range chunks {
+	for i := start; i < len(chunks); i++ {
+		c := chunks[i]
+		if i > start && i%checkpointEvery == 0 {
+			if err := bw.Flush(); err != nil {
+				return checksums{}, nil, err
+			}
+			if st, err := h.states(); err == nil {
+				cks = append(cks, checkpoint{Chunks: i, Offset: h.size, Hashes: st})
+			}
+		}
 		data, err := readInto(buf, x.r.chunks.path(c.SHA256, ext))
 		if err != nil {
-			return checksums{}, fmt.Errorf("reading index chunk: %w", err)
+			return checksums{}, nil, fmt.Errorf("reading index chunk: %w", err)
 		}
 		buf = data
 		if xa != nil {
@@ -388,24 +491,67 @@ func (x *txn) concat(p string, chunks []chunkRef, ext string) (checksums, error)
 			_, err = bw.Write(data)
 		}
 		if err != nil {
-			return checksums{}, err
+			return checksums{}, nil, err
 		}
 	}
 	if xa != nil {
 		if err := xa.close(); err != nil {
-			return checksums{}, err
+			return checksums{}, nil, err
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		return checksums{}, err
+		return checksums{}, nil, err
 	}
 	if f != nil {
 		if err := f.Close(); err != nil {
-			return checksums{}, err
+			return checksums{}, nil, err
 		}
 		x.sync.add(p)
 	}
-	return h.sums(), nil
+	return h.sums(), cks, nil
+}
+
+// resumePoint returns the last checkpoint of prev within the chunks that
+// chunks shares with it, or nil.
+func resumePoint(chunks []chunkRef, prev *prevFile, needFile bool) *checkpoint {
+	if needFile && prev.path == "" {
+		return nil
+	}
+	common := 0
+	for common < len(chunks) && common < len(prev.chunks) && chunks[common].SHA256 == prev.chunks[common].SHA256 {
+		common++
+	}
+	var best *checkpoint
+	for i := range prev.checkpoints {
+		c := &prev.checkpoints[i]
+		if c.Chunks <= common && (best == nil || c.Chunks > best.Chunks) {
+			best = c
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	for _, c := range chunks[:best.Chunks] {
+		if c.XZ == 0 {
+			return nil
+		}
+	}
+	return best
+}
+
+// copyPrefix copies the first n bytes of the file at src to dst (in the
+// kernel: io.Copy between files uses copy_file_range).
+func copyPrefix(dst *os.File, src string, n int64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	got, err := io.Copy(dst, io.LimitReader(in, n))
+	if err == nil && got != n {
+		err = fmt.Errorf("%s is shorter than its checkpoint", src)
+	}
+	return err
 }
 
 // byHashRoot is the shared by-hash store of dist. Every generation's

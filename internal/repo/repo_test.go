@@ -225,3 +225,43 @@ func TestAptSourceLine(t *testing.T) {
 		t.Errorf("AptSourceLineURL = %q", got)
 	}
 }
+
+// TestIncrementalIndexesMatchFullRebuild adds packages at the start, middle
+// and end of a many-chunk index, so that publishes resume from checkpoints,
+// and checks every file against Release with Check (which rehashes all,
+// decompressing unpublished forms) and the package set through the xz form.
+func TestIncrementalIndexesMatchFullRebuild(t *testing.T) {
+	r, _ := newTestRepo(t)
+	r.chunkTarget = 400
+	r.plainLimit = 0
+	ctx := context.Background()
+	in := t.TempDir()
+	var first []string
+	for i := 0; i < 60; i++ {
+		first = append(first, writeTestDeb(t, in, fmt.Sprintf("m%03d", i*2), "1.0", "amd64", ""))
+	}
+	if _, err := r.Add(ctx, testDist, first...); err != nil {
+		t.Fatal(err)
+	}
+	want := 60
+	for _, name := range []string{"a-first", "m051", "m101", "zz-last", "m000", "m119"} {
+		res, err := r.Add(ctx, testDist, writeTestDeb(t, in, name, "2.0", "amd64", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Replaced) == 0 {
+			want++
+		}
+		if rep, err := r.Check(ctx); err != nil {
+			t.Fatalf("after adding %s: %v %+v", name, err, rep.Problems)
+		}
+		list, err := r.List(ctx, testDist)
+		if err != nil || len(list) != want {
+			t.Fatalf("after adding %s: %d packages, %v; want %d", name, len(list), err, want)
+		}
+	}
+	cks := r.loadCheckpoints(testDist, 7)
+	if len(cks["main/binary-amd64/Packages.xz"]) == 0 {
+		t.Errorf("no checkpoints recorded: %v", cks)
+	}
+}

@@ -90,6 +90,16 @@ func newXZAssembler(w io.Writer, check byte) (*xzAssembler, error) {
 	return &xzAssembler{w: w, check: check}, nil
 }
 
+// resume makes a an assembler continuing a stream whose header and first
+// blocks (described by chunks) were already written.
+func resumeXZAssembler(w io.Writer, check byte, chunks []chunkRef) *xzAssembler {
+	a := &xzAssembler{w: w, check: check}
+	for _, c := range chunks {
+		a.records = append(a.records, [2]uint64{uint64(c.XZ), uint64(c.Size)})
+	}
+	return a
+}
+
 // block appends one unpadded block (header, compressed data, check)
 // holding uncompressed bytes of text, with the block padding before the check.
 func (a *xzAssembler) block(b []byte, uncompressed int64) error {

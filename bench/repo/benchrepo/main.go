@@ -109,7 +109,8 @@ func run(args []string) error {
 		el := time.Since(start)
 		var ru syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return report(map[string]any{"seconds": el.Seconds(), "generation": res.Generation, "maxrss_mib": float64(ru.Maxrss) / 1024})
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		return report(map[string]any{"seconds": el.Seconds(), "cpu_seconds": cpu.Seconds(), "generation": res.Generation, "maxrss_mib": float64(ru.Maxrss) / 1024})
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
