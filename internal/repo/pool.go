@@ -2,10 +2,10 @@ package repo
 
 import (
 	"crypto/md5"
-	"encoding"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding"
 	"encoding/hex"
 	"errors"
 	"fmt"
