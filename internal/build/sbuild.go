@@ -126,8 +126,15 @@ func (s *Sbuild) build(ctx context.Context, j *job) (*Result, error) {
 	if err != nil {
 		return nil, j.fail("setup", err)
 	}
-	work := filepath.Join(u.Home, "builds", time.Now().UTC().Format("20060102T150405")+"-"+strconv.Itoa(os.Getpid()))
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(u.Home, "builds"), 0o755); err != nil {
+		return nil, j.fail("setup", err)
+	}
+	// A unique directory per build: parallel builds never share one.
+	work, err := os.MkdirTemp(filepath.Join(u.Home, "builds"), time.Now().UTC().Format("20060102T150405")+"-")
+	if err != nil {
+		return nil, j.fail("setup", err)
+	}
+	if err := os.Chmod(work, 0o755); err != nil {
 		return nil, j.fail("setup", err)
 	}
 	defer func() {
