@@ -375,7 +375,7 @@ func (s *Sbuild) ensureTarball(ctx context.Context, e *env.Env, u *buildUser) (s
 	if _, err := os.Stat(tarball); err == nil {
 		return tarball, nil
 	}
-	tmp := tarball + ".tmp-" + strconv.Itoa(os.Getpid())
+	tmp := tarball + ".tmp-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	args := []string{"tar", "--numeric-owner", "--xattrs", "--one-file-system", "-C", e.Root, "-cf", tmp, "."}
 	if err := s.runner.Run(ctx, run.Cmd{Args: args}); err != nil {
 		_ = os.Remove(tmp)
