@@ -23,7 +23,13 @@ import (
 type Client struct {
 	http    *http.Client
 	offline bool
+	// stall is how long a transfer may go without a byte before it is
+	// abandoned (a dead connection would otherwise hang a refresh).
+	stall time.Duration
 }
+
+// errStalled ends a transfer that received nothing for too long.
+var errStalled = errors.New("transfer stalled")
 
 // NewClient returns a Client; offline makes it refuse all network requests.
 func NewClient(offline bool) *Client {
@@ -43,7 +49,7 @@ func NewClient(offline bool) *Client {
 	if offline {
 		rt = offlineTransport{file: http.NewFileTransport(http.Dir("/"))}
 	}
-	return &Client{http: &http.Client{Transport: rt}, offline: offline}
+	return &Client{http: &http.Client{Transport: rt}, offline: offline, stall: 60 * time.Second}
 }
 
 // Offline reports whether c refuses network requests.
@@ -68,7 +74,9 @@ type response struct {
 
 // get fetches url into memory (at most limit bytes). Validators make it a
 // conditional request; a 304 answer is returned with an empty body.
-func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastModified string) (*response, error) {
+func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastModified string) (resp0 *response, err0 error) {
+	ctx, touch, stop := c.watchdog(ctx)
+	defer func() { stop(); err0 = c.stalled(ctx, url, err0) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, &FetchError{URL: url, Err: err}
@@ -91,7 +99,7 @@ func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastMod
 	if resp.StatusCode != http.StatusOK {
 		return nil, &FetchError{URL: url, Status: resp.StatusCode}
 	}
-	out.Body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	out.Body, err = io.ReadAll(&progressReader{r: io.LimitReader(resp.Body, limit+1), fn: func(int) { touch() }})
 	if err != nil {
 		return nil, &FetchError{URL: url, Err: err}
 	}
@@ -105,7 +113,9 @@ func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastMod
 // and SHA256 from the signed chain; source names that chain link for error
 // messages. On any failure path is removed. progress, if set, receives
 // byte counts as they arrive.
-func (c *Client) download(ctx context.Context, url, path string, size int64, sha string, source string, progress func(int)) error {
+func (c *Client) download(ctx context.Context, url, path string, size int64, sha string, source string, progress func(int)) (err0 error) {
+	ctx, touch, stop := c.watchdog(ctx)
+	defer func() { stop(); err0 = c.stalled(ctx, url, err0) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return &FetchError{URL: url, Err: err}
@@ -131,10 +141,12 @@ func (c *Client) download(ctx context.Context, url, path string, size int64, sha
 	}()
 	h := sha256.New()
 	w := io.MultiWriter(f, h)
-	var r io.Reader = io.LimitReader(resp.Body, size+1)
-	if progress != nil {
-		r = &progressReader{r: r, fn: progress}
-	}
+	var r io.Reader = &progressReader{r: io.LimitReader(resp.Body, size+1), fn: func(n int) {
+		touch()
+		if progress != nil {
+			progress(n)
+		}
+	}}
 	n, err := io.Copy(w, r)
 	if err != nil {
 		return &FetchError{URL: url, Err: err}
@@ -147,6 +159,23 @@ func (c *Client) download(ctx context.Context, url, path string, size int64, sha
 	}
 	ok = true
 	return nil
+}
+
+// watchdog returns a context that is cancelled when touch is not called
+// for c.stall, and stop, which must be called when the transfer ends.
+func (c *Client) watchdog(ctx context.Context) (context.Context, func(), func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(c.stall, func() { cancel(errStalled) })
+	return ctx, func() { t.Reset(c.stall) }, func() { t.Stop(); cancel(nil) }
+}
+
+// stalled turns an error caused by the watchdog into a *FetchError that
+// says so.
+func (c *Client) stalled(ctx context.Context, url string, err error) error {
+	if err == nil || !errors.Is(context.Cause(ctx), errStalled) {
+		return err
+	}
+	return &FetchError{URL: url, Err: fmt.Errorf("no data for %s: %w", c.stall, errStalled)}
 }
 
 func checkSum(name string, n int64, h hash.Hash, size int64, sha, source string) error {

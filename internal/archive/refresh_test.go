@@ -448,3 +448,23 @@ func TestConcurrentRefreshAndReaders(t *testing.T) {
 		t.Errorf("Status after concurrent refreshes: %v", err)
 	}
 }
+
+// TestRefreshStalledTransfer abandons a download that stops sending.
+func TestRefreshStalledTransfer(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	f.stallPrefix = "/dists/stable/main/source/"
+	f.stalled = make(chan struct{}, 1)
+	p := f.pantry("stable")
+	c := NewClient(false)
+	c.stall = 200 * time.Millisecond
+	p.SetClient(c)
+	start := time.Now()
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool {
+		var fe *FetchError
+		return errors.As(err, &fe) && errors.Is(err, errStalled) && strings.Contains(err.Error(), "no data for 200ms")
+	})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stalled refresh took %v", d)
+	}
+}
