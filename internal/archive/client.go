@@ -26,6 +26,8 @@ type Client struct {
 	// stall is how long a transfer may go without a byte before it is
 	// abandoned (a dead connection would otherwise hang a refresh).
 	stall time.Duration
+	// retryWait is the pause before the first retry; later ones wait longer.
+	retryWait time.Duration
 }
 
 // errStalled ends a transfer that received nothing for too long.
@@ -49,7 +51,7 @@ func NewClient(offline bool) *Client {
 	if offline {
 		rt = offlineTransport{file: http.NewFileTransport(http.Dir("/"))}
 	}
-	return &Client{http: &http.Client{Transport: rt}, offline: offline, stall: 60 * time.Second}
+	return &Client{http: &http.Client{Transport: rt}, offline: offline, stall: 60 * time.Second, retryWait: time.Second}
 }
 
 // Offline reports whether c refuses network requests.
@@ -74,7 +76,17 @@ type response struct {
 
 // get fetches url into memory (at most limit bytes). Validators make it a
 // conditional request; a 304 answer is returned with an empty body.
-func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastModified string) (resp0 *response, err0 error) {
+func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastModified string) (*response, error) {
+	var resp *response
+	err := c.retry(ctx, func() error {
+		var err error
+		resp, err = c.get1(ctx, url, limit, etag, lastModified)
+		return err
+	})
+	return resp, err
+}
+
+func (c *Client) get1(ctx context.Context, url string, limit int64, etag, lastModified string) (resp0 *response, err0 error) {
 	ctx, touch, stop := c.watchdog(ctx)
 	defer func() { stop(); err0 = c.stalled(ctx, url, err0) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -113,7 +125,11 @@ func (c *Client) get(ctx context.Context, url string, limit int64, etag, lastMod
 // and SHA256 from the signed chain; source names that chain link for error
 // messages. On any failure path is removed. progress, if set, receives
 // byte counts as they arrive.
-func (c *Client) download(ctx context.Context, url, path string, size int64, sha string, source string, progress func(int)) (err0 error) {
+func (c *Client) download(ctx context.Context, url, path string, size int64, sha string, source string, progress func(int)) error {
+	return c.retry(ctx, func() error { return c.download1(ctx, url, path, size, sha, source, progress) })
+}
+
+func (c *Client) download1(ctx context.Context, url, path string, size int64, sha string, source string, progress func(int)) (err0 error) {
 	ctx, touch, stop := c.watchdog(ctx)
 	defer func() { stop(); err0 = c.stalled(ctx, url, err0) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -159,6 +175,35 @@ func (c *Client) download(ctx context.Context, url, path string, size int64, sha
 	}
 	ok = true
 	return nil
+}
+
+// retries is how many times a transfer is tried again after a network
+// error, a stall or a server error (apt's Acquire::Retries is 3).
+const retries = 2
+
+// retry runs fn until it succeeds, fails for good, or has been retried
+// retries times, waiting a little longer each time.
+func (c *Client) retry(ctx context.Context, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == retries || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * c.retryWait):
+		}
+	}
+}
+
+// retryable reports whether a failed transfer may succeed when tried again.
+func retryable(err error) bool {
+	var fe *FetchError
+	if !errors.As(err, &fe) || errors.Is(err, ErrOffline) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return fe.Status == 0 || fe.Status >= 500
 }
 
 // watchdog returns a context that is cancelled when touch is not called
