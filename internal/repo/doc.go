@@ -1,23 +1,54 @@
-// Package repo owns packyard's own APT repository: the content-addressed pool,
-// the distributions of the configured layout, and the signed generations
-// published under dists/.
+// Package repo owns packyard's own APT repository: the content-addressed
+// pool, the distributions of the configured layout
+// (<codename>-<id>-<suite>, mini-buildd's naming), and the signed,
+// immutable generations published under dists/.
 //
-// On disk, under the workspace's repo/ directory:
+// On disk, under the workspace's repo/ directory (the directory served to
+// apt):
 //
-//	pool/<component>/<prefix>/<source>/<file>   Debian pool layout; each file a hard link of a store blob
-//	dists/<codename>-<id>-<suite>               symlink to the current generation of that distribution
-//	.packyard/store/sha256/<ab>/<sha256>        content-addressed blobs (the pool's truth)
-//	.packyard/generations/<dist>/<n>/           immutable published trees (Release, InRelease, indexes, by-hash)
-//	.packyard/locks/<dist>.lock                 per-distribution publish lock (flock)
+//	pool/<component>/<prefix>/<source>/<file>  Debian pool layout; hard links of store blobs
+//	dists/<dist>                               symlink to the current generation of <dist>
+//	snapshots/<name>/{dists/<dist>,pool}       a snapshot, usable as an apt source of its own
+//	.packyard/store/sha256/<ab>/<sha256>       content-addressed blobs (the pool's truth)
+//	.packyard/store/contents/<ab>/<sha256>     file list of each .deb (for Contents)
+//	.packyard/chunks/<ab>/<sha256>{,.gz,.xz}   index chunks: text, gzip member, xz block
+//	.packyard/generations/<dist>/<n>/          generation n: Release, InRelease, Release.gpg, indexes
+//	.packyard/generations/<dist>/<n>.json      its manifest (chunks of every index, file checksums)
+//	.packyard/generations/<dist>/<n>.ckpt      hash-state checkpoints of its index files
+//	.packyard/byhash/<dist>/<dir>/by-hash/     by-hash files shared by all generations of <dist>
+//	.packyard/snapshots/<name>.json            snapshot records
+//	.packyard/journal/<dist>.json              intent of an unfinished change
+//	.packyard/locks/{<dist>,pool,snapshots}.lock  flock(2) locks
 //
-// A publish builds a complete new generation directory (indexes and their
-// by-hash copies, then Release, InRelease and Release.gpg), fsyncs it, and
-// swaps the dists/<dist> symlink to it atomically (renameio). Readers see the
-// old or the new generation, never a mix. By-hash files of earlier
-// generations are carried into the new one so that a client that read the
-// old InRelease still finds every index it names.
+// Indexes are sorted runs of records cut into ~64 KiB chunks. A change
+// edits the few chunks it touches (recompressing only those), and writes the
+// new index files by concatenating chunks: .gz files are multi-member gzip,
+// .xz files are one stream with one block per chunk. Each file's prefix
+// shared with the previous generation is copied in the kernel and its hash
+// states restored from a checkpoint, so adding one package to a suite of
+// 60,000 reads, writes and hashes only the tail of each touched index.
+//
+// A publish writes the complete new generation (indexes, manifest, then
+// Release, InRelease and Release.gpg), fsyncs everything it wrote in one
+// parallel batch, and swaps dists/<dist> to it atomically
+// (renameio.Symlink). Readers see the old or the new generation, never a
+// mix, and never wait: they take no lock. Every <dir>/by-hash of a
+// generation is a symlink into the distribution's shared by-hash store, so
+// an apt-get update that read the previous InRelease still finds every
+// index it names; gc removes by-hash files that no kept generation lists
+// (kept: current, the layout's rollbacks, snapshots, and generations
+// superseded less than the grace period, 36 hours, ago).
+//
+// Concurrency: publishes of one distribution are serialized by its lock;
+// different distributions publish in parallel (they share the pool lock in
+// shared mode; only gc's pool sweep takes it exclusively). Crash safety:
+// a change records its intent in the journal before anything becomes
+// visible; the next command that takes the lock completes or undoes it
+// (recoverDist). The current generation is always the newest, so anything
+// numbered above it is an unfinished publish and is deleted.
 //
 // Formats follow the Debian repository format
 // (https://wiki.debian.org/DebianRepository/Format), Debian Policy chapter 5
-// for control fields, and apt-secure(8) for signatures.
+// (control fields) and 7 (relations), the xz file format 1.0.4, RFC 1952
+// (gzip members), and apt-secure(8) for signatures.
 package repo

@@ -79,3 +79,18 @@ func (r *Repo) RollbackTo(ctx context.Context, dist string, n int) (*Result, err
 	res.Generation, res.Date, res.Reason = m.Generation, m.Date, m.Reason
 	return res, nil
 }
+
+// Republish publishes the current content of dist again as a new generation
+// with a new Date (and Valid-Until), for suites whose Release must be
+// re-signed before it expires.
+func (r *Repo) Republish(ctx context.Context, dist string) (*Result, error) {
+	t, err := r.resolve(dist)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.changeManifest(ctx, t, "republish", func(x *txn) error { return nil })
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Distribution: dist, Generation: m.Generation, Date: m.Date, Reason: m.Reason}, nil
+}
