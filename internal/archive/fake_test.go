@@ -40,6 +40,8 @@ type fakeArchive struct {
 	// etag, when set, is sent as the InRelease ETag and honoured.
 	etag string
 	fail map[string]int // URL path -> status to answer
+	// failTimes answers 503 to a URL path this many times, then serves it.
+	failTimes map[string]int
 	// stallPrefix makes requests under it send half the file, signal
 	// stalled, and hang until the client goes away.
 	stallPrefix string
@@ -66,6 +68,10 @@ func newFakeArchive(t *testing.T) *fakeArchive {
 		f.mu.Lock()
 		f.requests = append(f.requests, r.URL.Path)
 		status := f.fail[r.URL.Path]
+		if f.failTimes[r.URL.Path] > 0 {
+			f.failTimes[r.URL.Path]--
+			status = http.StatusServiceUnavailable
+		}
 		stall := f.stallPrefix != "" && strings.HasPrefix(r.URL.Path, f.stallPrefix)
 		etag := f.etag
 		if strings.HasSuffix(r.URL.Path, "/InRelease") {

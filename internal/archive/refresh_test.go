@@ -457,7 +457,7 @@ func TestRefreshStalledTransfer(t *testing.T) {
 	f.stalled = make(chan struct{}, 1)
 	p := f.pantry("stable")
 	c := NewClient(false)
-	c.stall = 200 * time.Millisecond
+	c.stall, c.retryWait = 200*time.Millisecond, time.Millisecond
 	p.SetClient(c)
 	start := time.Now()
 	refreshFails(t, p, RefreshOptions{}, func(err error) bool {
@@ -467,4 +467,27 @@ func TestRefreshStalledTransfer(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("stalled refresh took %v", d)
 	}
+}
+
+// TestRefreshRetries retries server errors and gives up after the last.
+func TestRefreshRetries(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	f.mu.Lock()
+	f.failTimes = map[string]int{"/dists/stable/InRelease": 2}
+	f.mu.Unlock()
+	p := f.pantry("stable")
+	c := NewClient(false)
+	c.retryWait = time.Millisecond
+	p.SetClient(c)
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatalf("Refresh after two 503s: %v", err)
+	}
+	f.mu.Lock()
+	f.failTimes = map[string]int{"/dists/stable/InRelease": 3}
+	f.mu.Unlock()
+	refreshFails(t, p, RefreshOptions{}, func(err error) bool {
+		var fe *FetchError
+		return errors.As(err, &fe) && fe.Status == 503
+	})
 }
