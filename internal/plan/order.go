@@ -33,8 +33,7 @@ func (st *planState) order() {
 				Binary: p.u.Packages[v].Package, Chain: p.u.chainNames(p.s.Chain(v), it.src)})
 		}
 	}
-	for st.relaxOne() {
-	}
+	st.relax()
 	for _, scc := range st.sccs() {
 		if len(scc) > 1 {
 			st.cycles = append(st.cycles, st.cycle(scc))
@@ -43,29 +42,61 @@ func (st *planState) order() {
 	st.stages()
 }
 
-// relaxOne removes one edge inside a cycle that is only a preference: the
-// item builds without the other item's new binaries, using the index's. It
-// reports whether it removed one.
-func (st *planState) relaxOne() bool {
-	for _, scc := range st.sccs() {
-		if len(scc) < 2 {
-			continue
-		}
-		in := map[*Item]bool{}
+// relax drops build-order edges that close cycles when they are only
+// preferences: the item builds without the other item's new binaries, using
+// the index's. Edges inside strongly connected components are classified
+// (one solve each); the hard ones are kept, and soft ones are kept only
+// while they close no cycle.
+func (st *planState) relax() {
+	comp := map[*Item]int{}
+	for i, scc := range st.sccs() {
 		for _, it := range scc {
-			in[it] = true
+			comp[it] = i
 		}
-		for _, it := range scc {
-			for i, e := range st.edges[it] {
-				if !in[st.byName[e.Source]] {
+	}
+	type cand struct {
+		it *Item
+		e  Edge
+	}
+	var soft []cand
+	for _, it := range st.items {
+		var keep []Edge
+		for _, e := range st.edges[it] {
+			dep := st.byName[e.Source]
+			if comp[dep] == comp[it] && dep != it {
+				if ok, _ := st.solve(it, st.p.active, false, st.p.predicted[e.Source]); ok {
+					soft = append(soft, cand{it, e})
 					continue
 				}
-				if ok, _ := st.solve(it, st.p.active, false, st.p.predicted[e.Source]); ok {
-					st.notes = append(st.notes, it.Source+" builds against the index's "+e.Binary+
-						" instead of waiting for "+e.Source+", to break a cycle")
-					st.edges[it] = append(st.edges[it][:i:i], st.edges[it][i+1:]...)
-					return true
-				}
+			}
+			keep = append(keep, e)
+		}
+		st.edges[it] = keep
+	}
+	for _, c := range soft {
+		if st.reaches(st.byName[c.e.Source], c.it) {
+			st.notes = append(st.notes, c.it.Source+" builds against the index's "+c.e.Binary+
+				" instead of waiting for "+c.e.Source+", to break a cycle")
+			continue
+		}
+		st.edges[c.it] = append(st.edges[c.it], c.e)
+	}
+}
+
+// reaches reports whether a path of edges leads from a to b.
+func (st *planState) reaches(a, b *Item) bool {
+	seen := map[*Item]bool{a: true}
+	stack := []*Item{a}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if it == b {
+			return true
+		}
+		for _, e := range st.edges[it] {
+			if dep := st.byName[e.Source]; !seen[dep] {
+				seen[dep] = true
+				stack = append(stack, dep)
 			}
 		}
 	}

@@ -86,6 +86,11 @@ func NewPlanner(in Input, opts Options) *Planner {
 	}
 	var predicted []*BinaryPackage
 	var predictedFrom []string
+	inTarget := map[string]bool{}
+	for _, b := range in.Binaries {
+		inTarget[b.Package] = true
+	}
+	has := func(name string) bool { return inTarget[name] }
 	for _, a := range in.Archives {
 		bySrc := map[string][]*SourcePackage{}
 		for _, s := range a.Sources {
@@ -101,7 +106,7 @@ func NewPlanner(in Input, opts Options) *Planner {
 		if a.Binaries != nil {
 			for _, b := range a.Binaries {
 				if _, ok := bySrc[b.Source]; ok {
-					predicted = append(predicted, b)
+					predicted = append(predicted, predictBinary(b, has))
 					predictedFrom = append(predictedFrom, b.Source)
 				}
 			}
@@ -116,7 +121,7 @@ func NewPlanner(in Input, opts Options) *Planner {
 			}
 		}
 	}
-	p.u = NewUniverse(in.Arch, local, predicted, in.Binaries)
+	p.u = newUniverse(in.Arch, 1, local, predicted, in.Binaries)
 	p.predictedSrc = make([]string, p.u.problem.NumVars())
 	p.avoidPredicted = make([]bool, p.u.problem.NumVars())
 	pi := 0

@@ -47,8 +47,9 @@ func WriteText(w io.Writer, pl *Plan) error {
 	sort.Slice(roots, func(i, j int) bool { return roots[i].Source < roots[j].Source })
 	if len(roots) > 0 {
 		b.WriteString("tree\n")
+		shown := map[*Item]bool{}
 		for _, r := range roots {
-			writeTree(&b, r, byName, "  ", "", map[*Item]bool{})
+			writeTree(&b, r, byName, "  ", "", map[*Item]bool{}, shown)
 		}
 	}
 	for _, c := range pl.Cycles {
@@ -64,11 +65,17 @@ func WriteText(w io.Writer, pl *Plan) error {
 	return err
 }
 
-func writeTree(b *strings.Builder, it *Item, byName map[string]*Item, indent, via string, path map[*Item]bool) {
-	fmt.Fprintf(b, "%s%s %s [stage %d]%s\n", indent, it.Source, it.Version, it.Stage, via)
-	if path[it] {
+// writeTree prints an item and, the first time only, its dependencies:
+// later occurrences say "(see above)", so that shared build-dependencies do
+// not multiply the output.
+func writeTree(b *strings.Builder, it *Item, byName map[string]*Item, indent, via string, path, shown map[*Item]bool) {
+	fmt.Fprintf(b, "%s%s %s [stage %d]%s", indent, it.Source, it.Version, it.Stage, via)
+	if shown[it] && len(it.Depends) > 0 {
+		b.WriteString(" (see above)\n")
 		return
 	}
+	b.WriteByte('\n')
+	shown[it] = true
 	path[it] = true
 	for _, e := range it.Depends {
 		if dep := byName[e.Source]; dep != nil {
@@ -76,7 +83,7 @@ func writeTree(b *strings.Builder, it *Item, byName map[string]*Item, indent, vi
 				fmt.Fprintf(b, "%s  %s (cycle, via %s)\n", indent, dep.Source, e.Binary)
 				continue
 			}
-			writeTree(b, dep, byName, indent+"  ", " via "+e.Binary, path)
+			writeTree(b, dep, byName, indent+"  ", " via "+e.Binary, path, shown)
 		}
 	}
 	delete(path, it)

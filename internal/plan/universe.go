@@ -26,6 +26,7 @@ type Universe struct {
 	Packages []*BinaryPackage // variable i is Packages[i]
 	Layer    []int            // Layer[i] is the index of the layer Packages[i] came from
 
+	noEssential int
 	byName   map[string][]int32 // sorted by version, newest first
 	provides map[string][]provide
 
@@ -57,7 +58,15 @@ type candKey struct {
 // newer versions first. Packages of other architectures than arch and "all"
 // are ignored.
 func NewUniverse(arch string, layers ...[]*BinaryPackage) *Universe {
+	return newUniverse(arch, -1, layers...)
+}
+
+// newUniverse is NewUniverse where the packages of layer noEssential (if
+// >= 0) do not count as Essential: they are another distribution's, which
+// may have a different Essential set.
+func newUniverse(arch string, noEssential int, layers ...[]*BinaryPackage) *Universe {
 	u := &Universe{
+		noEssential: noEssential,
 		Arch:     arch,
 		byName:   map[string][]int32{},
 		provides: map[string][]provide{},
@@ -203,7 +212,7 @@ func (u *Universe) compile() {
 	essential := map[string][]int32{}
 	var names []string
 	for id, pkg := range u.Packages {
-		if pkg.Essential {
+		if pkg.Essential && u.Layer[id] != u.noEssential {
 			if _, ok := essential[pkg.Package]; !ok {
 				names = append(names, pkg.Package)
 			}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -27,6 +28,7 @@ func main() {
 	asDot := flag.Bool("dot", false, "Graphviz output")
 	repeat := flag.Int("repeat", 1, "plan this many times and report the median time")
 	survey := flag.Int("survey", 0, "plan every Nth source of -from-sources alone and print one line each")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the planning")
 	flag.Parse()
 	die := func(err error) {
 		fmt.Fprintln(os.Stderr, err)
@@ -68,6 +70,14 @@ func main() {
 	for _, a := range flag.Args() {
 		targets = append(targets, plan.Target{Name: a})
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			die(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	var pl *plan.Plan
 	var perr error
 	var times []time.Duration
@@ -89,6 +99,7 @@ func main() {
 	}
 	if perr != nil {
 		fmt.Fprintln(os.Stderr, "error:", perr)
+		pprof.StopCPUProfile()
 		os.Exit(3)
 	}
 }
