@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/packyard/packyard/internal/env"
 )
 
 const cjsonControl = `Source: cjson
@@ -97,5 +99,30 @@ func TestExtraRepositoryState(t *testing.T) {
 	}
 	if _, ok := extraRepositoryState([]string{"deb http://host/x y main"}); ok {
 		t.Error("extraRepositoryState(remote repo) ok; want not indexable")
+	}
+}
+
+func TestSessionRepositories(t *testing.T) {
+	lines := []string{
+		"deb [signed-by=/root/.local/share/packyard/keys/packyard.gpg] file:/root/.local/share/packyard/repo bookworm-packyard-unstable main",
+		"deb [arch=amd64 signed-by=/root/.local/share/packyard/keys/packyard.gpg] http://127.0.0.1:8066/repo bookworm-packyard-testing main",
+		"deb [trusted=yes] copy:/srv/flat ./",
+	}
+	got, mounts := SessionRepositories(lines)
+	want := []string{
+		"deb [signed-by=/etc/apt/keyrings/packyard-extra-0-0.gpg] file:/srv/packyard/extra-0 bookworm-packyard-unstable main",
+		"deb [arch=amd64 signed-by=/etc/apt/keyrings/packyard-extra-0-0.gpg] http://127.0.0.1:8066/repo bookworm-packyard-testing main",
+		"deb [trusted=yes] copy:/srv/packyard/extra-2 ./",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SessionRepositories lines mismatch (-want +got):\n%s", diff)
+	}
+	wantMounts := []env.Mount{
+		{Source: "/root/.local/share/packyard/keys/packyard.gpg", Dest: "/etc/apt/keyrings/packyard-extra-0-0.gpg", ReadOnly: true},
+		{Source: "/root/.local/share/packyard/repo", Dest: "/srv/packyard/extra-0", ReadOnly: true},
+		{Source: "/srv/flat", Dest: "/srv/packyard/extra-2", ReadOnly: true},
+	}
+	if diff := cmp.Diff(wantMounts, mounts); diff != "" {
+		t.Errorf("SessionRepositories mounts mismatch (-want +got):\n%s", diff)
 	}
 }

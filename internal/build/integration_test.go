@@ -25,6 +25,7 @@ import (
 	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/env/envtest"
 	"github.com/packyard/packyard/internal/run"
+	"github.com/packyard/packyard/internal/sign"
 )
 
 const itRoot = envtest.Root
@@ -494,7 +495,34 @@ func TestExtraRepositoryBothBuilders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	extra := []string{"deb [trusted=yes] file:" + repo + " ./"}
+	// Sign the repository, and keep it and its keyring below a 0700
+	// directory (like a workspace under /root) that apt's _apt user cannot
+	// enter on the host.
+	key, err := sign.Generate("packyard test", "test@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := os.ReadFile(filepath.Join(repo, "Release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inRelease, err := key.ClearSign(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "InRelease"), inRelease, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := filepath.Join(work, "keys", "packyard.gpg")
+	writeTree(t, filepath.Join(work, "keys"), map[string]string{"packyard.gpg": string(pub)})
+	if err := os.Chmod(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	extra := []string{"deb [signed-by=" + keyring + "] file:" + repo + " ./"}
 	user := filepath.Join(work, "packyard-user-1.0")
 	writeTree(t, user, nativePackage("packyard-user", "packyard-dep", "test -e /usr/share/doc/packyard-dep/marker"))
 	for _, b := range []build.Builder{build.NewDpkg(mgr, nil), build.NewSbuild(mgr, nil)} {

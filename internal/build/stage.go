@@ -58,20 +58,60 @@ func (j *job) unpack(ctx context.Context) error {
 		Env: UserEnvironment(), Log: j.log})
 }
 
-// extraRepositoryMounts writes the extra apt source lines to a file bound
-// into the session's sources.list.d, and binds the local paths they name
-// (file: repositories and signed-by keyrings) read-only at the same path.
+// extraRepositoryMounts writes the extra apt source lines (rewritten by
+// SessionRepositories) to a file bound into the session's sources.list.d,
+// and returns the mounts for it and for the local paths the lines name.
 func extraRepositoryMounts(lines []string, buildDir string) ([]env.Mount, bool) {
 	if len(lines) == 0 {
 		return nil, false
 	}
+	inSession, mounts := SessionRepositories(lines)
 	list := filepath.Join(filepath.Dir(buildDir), "extra.list")
-	_ = os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	mounts := []env.Mount{{Source: list, Dest: "/etc/apt/sources.list.d/packyard-extra.list", ReadOnly: true}}
-	for _, p := range LocalPaths(lines) {
-		mounts = append(mounts, env.Mount{Source: p, Dest: p, ReadOnly: true})
-	}
+	_ = os.WriteFile(list, []byte(strings.Join(inSession, "\n")+"\n"), 0o644)
+	mounts = append([]env.Mount{{Source: list, Dest: "/etc/apt/sources.list.d/packyard-extra.list", ReadOnly: true}}, mounts...)
 	return mounts, true
+}
+
+// SessionRepositories rewrites apt source lines for use inside a session:
+// each local path they name (file: and copy: repositories, signed-by
+// keyrings) is bound read-only at a neutral path apt's unprivileged _apt
+// user can reach (keyrings under /etc/apt/keyrings, repositories under
+// /srv/packyard), since the host paths may sit below directories such as
+// /root that _apt cannot enter. It returns the rewritten lines and the
+// mounts.
+func SessionRepositories(lines []string) ([]string, []env.Mount) {
+	var out []string
+	var mounts []env.Mount
+	seen := map[string]string{}
+	bind := func(host, dest string) string {
+		host = path.Clean(host)
+		if d, ok := seen[host]; ok {
+			return d
+		}
+		seen[host] = dest
+		mounts = append(mounts, env.Mount{Source: host, Dest: dest, ReadOnly: true})
+		return dest
+	}
+	for i, l := range lines {
+		fields := strings.Fields(l)
+		for k, f := range fields {
+			trimmed := strings.TrimSuffix(strings.TrimPrefix(f, "["), "]")
+			prefix, suffix := f[:strings.Index(f, trimmed)], f[strings.Index(f, trimmed)+len(trimmed):]
+			switch {
+			case strings.HasPrefix(trimmed, "signed-by=/"):
+				var keys []string
+				for n, key := range strings.Split(strings.TrimPrefix(trimmed, "signed-by="), ",") {
+					keys = append(keys, bind(key, fmt.Sprintf("/etc/apt/keyrings/packyard-extra-%d-%d%s", i, n, path.Ext(key))))
+				}
+				fields[k] = prefix + "signed-by=" + strings.Join(keys, ",") + suffix
+			case strings.HasPrefix(f, "file:/"), strings.HasPrefix(f, "copy:/"):
+				scheme, p, _ := strings.Cut(f, ":")
+				fields[k] = scheme + ":" + bind(p, fmt.Sprintf("/srv/packyard/extra-%d", i))
+			}
+		}
+		out = append(out, strings.Join(fields, " "))
+	}
+	return out, mounts
 }
 
 // LocalPaths returns the host paths named by apt source lines: file: and
