@@ -27,8 +27,8 @@ type Universe struct {
 	Layer    []int            // Layer[i] is the index of the layer Packages[i] came from
 
 	noEssential int
-	byName   map[string][]int32 // sorted by version, newest first
-	provides map[string][]provide
+	byName      map[string][]int32 // sorted by version, newest first
+	provides    map[string][]provide
 
 	mu    sync.Mutex
 	cache map[candKey][]int32
@@ -67,10 +67,10 @@ func NewUniverse(arch string, layers ...[]*BinaryPackage) *Universe {
 func newUniverse(arch string, noEssential int, layers ...[]*BinaryPackage) *Universe {
 	u := &Universe{
 		noEssential: noEssential,
-		Arch:     arch,
-		byName:   map[string][]int32{},
-		provides: map[string][]provide{},
-		cache:    map[candKey][]int32{},
+		Arch:        arch,
+		byName:      map[string][]int32{},
+		provides:    map[string][]provide{},
+		cache:       map[candKey][]int32{},
 	}
 	for li, layer := range layers {
 		for _, b := range layer {
