@@ -146,3 +146,18 @@ func mustSrc(t *testing.T, stanza string) *plan.SourcePackage {
 	}
 	return s
 }
+
+func TestBinaryPackagesConvert(t *testing.T) {
+	var paras []plan.FieldMap
+	for i := 0; i < 3000; i++ {
+		paras = append(paras, plan.FieldMap{"Package": "p", "Version": "1", "Architecture": "all", "Depends": "a | b"})
+	}
+	bins, err := plan.BinaryPackages(paras)
+	if err != nil || len(bins) != 3000 || bins[2999].Depends.String() != "a | b" {
+		t.Fatalf("BinaryPackages = %d packages, %v", len(bins), err)
+	}
+	paras[1500] = plan.FieldMap{"Package": "broken"}
+	if _, err := plan.BinaryPackages(paras); err == nil {
+		t.Errorf("BinaryPackages with a paragraph without Version succeeded")
+	}
+}
