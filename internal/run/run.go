@@ -200,6 +200,9 @@ var hostPackages = map[string]string{
 	"dpkg":               "dpkg",
 	"debsign":            "devscripts",
 	"diffoscope":         "diffoscope",
+	"setpriv":            "util-linux",
+	"useradd":            "passwd",
+	"usermod":            "passwd",
 }
 
 // PackageFor names the Debian package that ships program, or "" if unknown.
