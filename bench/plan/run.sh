@@ -18,7 +18,7 @@ root=$(cd "$here/../.." && pwd)
 data=${1:-${PACKYARD_PLAN_DATA:-/var/tmp/packyard-data}}
 dose_runs=${DOSE_RUNS:-3}
 runs=${RUNS:-5}
-target=${PLAN_TARGET:-python-pytest-asyncio}
+target=${PLAN_TARGET:-django-graphene}
 
 "$here/fetch-data.sh" "$data" bookworm trixie
 tmp=$(mktemp -d)

@@ -56,7 +56,9 @@ type Cycle struct {
 }
 
 // ProfileBreak says that building Source with Profile active drops its need
-// for Needs, which breaks the cycle.
+// for Needs (the item the cycle edge leads to, or for a cycle through the
+// source's own binaries, the first package of that chain), which breaks the
+// cycle.
 type ProfileBreak struct {
 	Source  string `json:"source"`
 	Profile string `json:"profile"`
@@ -287,7 +289,11 @@ func (st *planState) fail(it *Item, sr sourceReq) {
 				active[k] = true
 			}
 			if ok, _ := st.solve(it, active, false, nil); ok {
-				c.Breaks = append(c.Breaks, ProfileBreak{Source: it.Source, Profile: prof, Needs: it.Source})
+				needs := it.Source
+				if len(e.Chain) > 1 {
+					needs = e.Chain[1]
+				}
+				c.Breaks = append(c.Breaks, ProfileBreak{Source: it.Source, Profile: prof, Needs: needs})
 			}
 		}
 		st.cycles = append(st.cycles, c)
