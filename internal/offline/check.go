@@ -41,7 +41,8 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger, rec *re
 	envs := env.NewManager(cfg, logger, runner(logger))
 	e, err := envs.Open(spec.Codename, spec.Arch, env.DefaultVariant)
 	if err != nil {
-		c.missing = append(c.missing, fmt.Sprintf("build environment %s (%s): %v", c.rep.Env, envs.Dir(spec.Codename, spec.Arch, env.DefaultVariant), err))
+		c.missing = append(c.missing, fmt.Sprintf("build environment %s (%s): %v (its build-dependency .debs are checked once it exists)",
+			c.rep.Env, envs.Dir(spec.Codename, spec.Arch, env.DefaultVariant), err))
 	}
 	var deps depIndex
 	for i, stage := range spec.Stages {
