@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"pault.ag/go/debian/version"
+
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/run"
 )
@@ -105,6 +107,7 @@ func TestRealArchive(t *testing.T) {
 		len(idx.Sources[0].Paragraphs), len(idx.Packages[0].Paragraphs))
 
 	aptOracle(t, p, cfg)
+	secondSuite(t, cfg, logger)
 
 	// A second architecture on request.
 	for i := range cfg.Archives {
@@ -166,4 +169,39 @@ func aptOracle(t *testing.T, p *Pantry, cfg *config.Config) {
 		t.Fatalf("apt-get install --download-only hello from the primed cache, network refused: %v\n%s", err, log.String())
 	}
 	t.Logf("apt used the pantry lists and the primed cache:\n%s", log.String())
+}
+
+// secondSuite adds trixie as a second archive on the same mirror, a source
+// of newer packages: FindSource must pick the newer hello from it.
+func secondSuite(t *testing.T, base *config.Config, logger *slog.Logger) {
+	var mirror config.Archive
+	for _, a := range base.Archives {
+		if slices.Contains(a.Suites, "bookworm") {
+			mirror = a
+		}
+	}
+	if mirror.URI == "" {
+		t.Skip("no bookworm archive")
+	}
+	trixie := mirror
+	trixie.Name, trixie.Suites = "trixie", []string{"trixie"}
+	cfg := config.Default(t.TempDir(), "bookworm", "amd64", []config.Archive{mirror, trixie})
+	p, err := OpenPantry(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatalf("Refresh with trixie: %v", err)
+	}
+	all, err := p.FindSourceAll("hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := p.FindSource("hello")
+	t.Logf("hello versions: %d; newest %s from %s %s", len(all), ref.Version, ref.Archive, ref.Suite)
+	for _, r := range all {
+		if version.Compare(mustVersion(r.Version), mustVersion(ref.Version)) > 0 {
+			t.Errorf("FindSource chose %s but %s %s is newer", ref.Version, r.Suite, r.Version)
+		}
+	}
 }
