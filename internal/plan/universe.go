@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"runtime"
 	"sort"
 	"sync"
 
@@ -30,8 +31,7 @@ type Universe struct {
 	byName      map[string][]int32 // sorted by version, newest first
 	provides    map[string][]provide
 
-	mu    sync.Mutex
-	cache map[candKey][]int32
+	cache sync.Map // candKey -> []int32
 
 	problem        *solver.Problem
 	varRoot        int32 // forced true; requires the Essential packages
@@ -70,7 +70,6 @@ func newUniverse(arch string, noEssential int, layers ...[]*BinaryPackage) *Univ
 		Arch:        arch,
 		byName:      map[string][]int32{},
 		provides:    map[string][]provide{},
-		cache:       map[candKey][]int32{},
 	}
 	for li, layer := range layers {
 		for _, b := range layer {
@@ -119,16 +118,11 @@ func (u *Universe) Candidates(p Possibility) []int32 {
 	if k.qual == "native" || k.qual == u.Arch {
 		k.qual = ""
 	}
-	u.mu.Lock()
-	c, ok := u.cache[k]
-	u.mu.Unlock()
-	if ok {
-		return c
+	if c, ok := u.cache.Load(k); ok {
+		return c.([]int32)
 	}
-	c = u.candidates(k)
-	u.mu.Lock()
-	u.cache[k] = c
-	u.mu.Unlock()
+	c := u.candidates(k)
+	u.cache.Store(k, c)
 	return c
 }
 
@@ -195,19 +189,43 @@ func (u *Universe) compile() {
 	n := int32(len(u.Packages))
 	u.varRoot, u.varBase, u.varSource = n, n+1, n+2
 	b := solver.NewBuilder(int(n) + 3)
-	var alts []int32
-	for id, pkg := range u.Packages {
-		v := int32(id)
-		for _, dep := range []*Dependency{&pkg.PreDepends, &pkg.Depends} {
-			for _, r := range dep.Relations {
-				alts, _ = u.relationCandidates(r, nil, alts[:0])
-				if len(alts) == 0 {
-					u.uninstallable++
+	// Candidates are computed on all CPUs; the Builder is filled in order.
+	type compiled struct {
+		requires  [][]int32
+		conflicts []int32
+	}
+	out := make([]compiled, n)
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := w; id < int(n); id += workers {
+				pkg := u.Packages[id]
+				var c compiled
+				for _, dep := range []*Dependency{&pkg.PreDepends, &pkg.Depends} {
+					for _, r := range dep.Relations {
+						alts, _ := u.relationCandidates(r, nil, nil)
+						c.requires = append(c.requires, alts)
+					}
 				}
-				b.Require(v, alts)
+				c.conflicts = u.conflictsOf(int32(id), pkg)
+				out[id] = c
 			}
+		}()
+	}
+	wg.Wait()
+	for id := range out {
+		for _, alts := range out[id].requires {
+			if len(alts) == 0 {
+				u.uninstallable++
+			}
+			b.Require(int32(id), alts)
 		}
-		u.addConflicts(b, v, pkg)
+		for _, c := range out[id].conflicts {
+			b.Conflict(int32(id), c)
+		}
 	}
 	essential := map[string][]int32{}
 	var names []string
@@ -229,15 +247,16 @@ func (u *Universe) compile() {
 	u.problem = b.Build()
 }
 
-func (u *Universe) addConflicts(b *solver.Builder, v int32, pkg *BinaryPackage) {
+func (u *Universe) conflictsOf(v int32, pkg *BinaryPackage) []int32 {
+	var out []int32
 	for _, other := range u.byName[pkg.Package] {
-		b.Conflict(v, other)
+		out = append(out, other)
 	}
 	for _, dep := range []*Dependency{&pkg.Conflicts, &pkg.Breaks} {
 		for _, r := range dep.Relations {
 			for _, p := range r.Possibilities {
 				if pkg.MultiArch == "same" {
-					u.addSameConflict(b, v, pkg, p)
+					out = u.sameConflicts(out, pkg, p)
 					continue
 				}
 				// dose3 does not apply a conflict on a name the package
@@ -248,11 +267,12 @@ func (u *Universe) addConflicts(b *solver.Builder, v int32, pkg *BinaryPackage) 
 					if self && u.Packages[c].Package == p.Name {
 						continue
 					}
-					b.Conflict(v, c)
+					out = append(out, c)
 				}
 			}
 		}
 	}
+	return out
 }
 
 func providesName(pkg *BinaryPackage, name string) bool {
@@ -272,20 +292,16 @@ func providesName(pkg *BinaryPackage, name string) bool {
 // conflicts on purely virtual names are dropped; an unversioned conflict on
 // a virtual name it provides itself becomes a conflict with every other
 // provider.
-func (u *Universe) addSameConflict(b *solver.Builder, v int32, pkg *BinaryPackage, p Possibility) {
+func (u *Universe) sameConflicts(out []int32, pkg *BinaryPackage, p Possibility) []int32 {
 	_, real := u.byName[p.Name]
 	self := p.Name == pkg.Package || (p.Operator == "" && providesName(pkg, p.Name))
 	switch {
 	case real && !self:
-		for _, c := range u.Candidates(p) {
-			b.Conflict(v, c)
-		}
+		out = append(out, u.Candidates(p)...)
 	case real && self:
 	case !real && !self:
 		if p.Operator == "" {
-			for _, c := range u.Candidates(p) {
-				b.Conflict(v, c)
-			}
+			out = append(out, u.Candidates(p)...)
 		}
 	default:
 		for _, pr := range u.provides[p.Name] {
@@ -293,11 +309,10 @@ func (u *Universe) addSameConflict(b *solver.Builder, v int32, pkg *BinaryPackag
 			if name == pkg.Package {
 				continue
 			}
-			for _, c := range u.Candidates(Possibility{Name: name, Arch: p.Arch}) {
-				b.Conflict(v, c)
-			}
+			out = append(out, u.Candidates(Possibility{Name: name, Arch: p.Arch})...)
 		}
 	}
+	return out
 }
 
 // Lookup returns the packages named name, newest first.
