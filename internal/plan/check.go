@@ -179,7 +179,7 @@ func (u *Universe) check(s *solver.Solver, src *SourcePackage, opts CheckOptions
 	return res
 }
 
-// Broken returns the names of the unsatisfiable sources, sorted.
+// BrokenSources returns the names of the unsatisfiable sources, sorted.
 func (r *CheckReport) BrokenSources() []string {
 	var out []string
 	for _, res := range r.Results {

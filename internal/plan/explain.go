@@ -82,11 +82,11 @@ func (u *Universe) explainWith(s *solver.Solver, src *SourcePackage, sr sourceRe
 	if fixedFalse(u.buildEssential) {
 		return []Reason{u.explainFalse(s, u.buildEssential[0], []string{srcName, "build-essential"}, unavailable)}
 	}
-	for i, alts := range sr.requires {
+	for _, alts := range sr.requires {
 		if fixedFalse(alts) {
 			return []Reason{u.explainFalse(s, alts[0], []string{srcName}, unavailable)}
 		}
-		_ = i
+
 	}
 	if !fc.Found {
 		return []Reason{{Kind: "conflict", Chain: []string{srcName}}}
