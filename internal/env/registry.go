@@ -267,9 +267,20 @@ func (m *Manager) gcPartialEnvs(rep *GCReport) error {
 	return nil
 }
 
-// LayerPolicy returns the layer limits from the config.
+// Default layer limits, used when the config sets neither.
+const (
+	DefaultLayerMaxAge   = 30 * 24 * time.Hour
+	DefaultLayerMaxBytes = 20 << 30
+)
+
+// LayerPolicy returns the layer limits from the config (build.layer-max-age,
+// build.layer-max-size-mb), or the defaults when it sets neither.
 func (m *Manager) LayerPolicy() LayerPolicy {
-	return LayerPolicy{MaxAge: time.Duration(m.cfg.Build.LayerMaxAge), MaxBytes: m.cfg.Build.LayerMaxSizeMB << 20}
+	p := LayerPolicy{MaxAge: time.Duration(m.cfg.Build.LayerMaxAge), MaxBytes: m.cfg.Build.LayerMaxSizeMB << 20}
+	if p.MaxAge == 0 && p.MaxBytes == 0 {
+		p = LayerPolicy{MaxAge: DefaultLayerMaxAge, MaxBytes: DefaultLayerMaxBytes}
+	}
+	return p
 }
 
 func (m *Manager) gcLayers(rep *GCReport) error {
