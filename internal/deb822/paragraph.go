@@ -15,12 +15,22 @@ type Field struct {
 
 // Paragraph is one deb822 paragraph (a stanza): its fields in file order.
 // The zero value is an empty paragraph ready for Set.
+//
+// A parsed paragraph keeps its fields as offsets into the input (four
+// integers each, no pointers), so an index of a million fields costs half
+// the memory of string pairs and nothing for the garbage collector to
+// scan; a paragraph built or changed in code holds Field values.
 type Paragraph struct {
-	fields []Field
+	src    string     // the input raw points into
+	raw    []rawField // fields of a parsed paragraph; nil otherwise
+	fields []Field    // fields of a built or changed paragraph
 	// Line is the 1-based line of the paragraph's first field in its input,
 	// or 0 for a paragraph built in code.
 	Line int
 }
+
+// rawField locates a field's name and value in Paragraph.src.
+type rawField struct{ nameOff, nameLen, valOff, valLen uint32 }
 
 // NewParagraph returns a paragraph holding fields in the given order.
 func NewParagraph(fields ...Field) Paragraph {
@@ -30,22 +40,45 @@ func NewParagraph(fields ...Field) Paragraph {
 // Equal reports whether p and q have the same fields in the same order
 // (names compared exactly); Line is ignored. go-cmp uses it.
 func (p Paragraph) Equal(q Paragraph) bool {
-	if len(p.fields) != len(q.fields) {
+	if p.Len() != q.Len() {
 		return false
 	}
-	for i := range p.fields {
-		if p.fields[i] != q.fields[i] {
+	for i := 0; i < p.Len(); i++ {
+		if p.field(i) != q.field(i) {
 			return false
 		}
 	}
 	return true
 }
 
-// Fields returns the fields in order. The slice must not be modified.
-func (p Paragraph) Fields() []Field { return p.fields }
+// Fields returns the fields in order. For a parsed paragraph it builds a
+// new slice on each call; Get and Lookup do not allocate.
+func (p Paragraph) Fields() []Field {
+	if p.raw == nil {
+		return p.fields
+	}
+	out := make([]Field, len(p.raw))
+	for i := range p.raw {
+		out[i] = p.field(i)
+	}
+	return out
+}
 
 // Len returns the number of fields.
-func (p Paragraph) Len() int { return len(p.fields) }
+func (p Paragraph) Len() int {
+	if p.raw != nil {
+		return len(p.raw)
+	}
+	return len(p.fields)
+}
+
+func (p Paragraph) field(i int) Field {
+	if p.raw == nil {
+		return p.fields[i]
+	}
+	r := p.raw[i]
+	return Field{Name: p.src[r.nameOff : r.nameOff+r.nameLen], Value: p.src[r.valOff : r.valOff+r.valLen]}
+}
 
 // Get returns the value of the first field called name, compared without
 // regard to ASCII case (Policy §5.1), or "" if there is none.
@@ -56,12 +89,24 @@ func (p Paragraph) Get(name string) string {
 
 // Lookup is Get that also reports whether the field exists.
 func (p Paragraph) Lookup(name string) (string, bool) {
+	if p.raw != nil {
+		for _, r := range p.raw {
+			if int(r.nameLen) != len(name) {
+				continue
+			}
+			if n := p.src[r.nameOff : r.nameOff+r.nameLen]; n == name || foldEqual(n, name) {
+				return p.src[r.valOff : r.valOff+r.valLen], true
+			}
+		}
+		return "", false
+	}
 	if i := p.index(name); i >= 0 {
 		return p.fields[i].Value, true
 	}
 	return "", false
 }
 
+// index finds name among the fields of a built paragraph.
 func (p Paragraph) index(name string) int {
 	for i := range p.fields {
 		if n := p.fields[i].Name; len(n) == len(name) && (n == name || foldEqual(n, name)) {
@@ -71,24 +116,32 @@ func (p Paragraph) index(name string) int {
 	return -1
 }
 
+// own turns a parsed paragraph into a built one with its own Field slice
+// of capacity extra beyond its length.
+func (p *Paragraph) own(extra int) {
+	fields := make([]Field, p.Len(), p.Len()+extra)
+	for i := range fields {
+		fields[i] = p.field(i)
+	}
+	p.src, p.raw, p.fields = "", nil, fields
+}
+
 // Set replaces the value of the field called name (any case), keeping its
 // position, or appends the field. Set never writes into memory shared with
 // other copies of p.
 func (p *Paragraph) Set(name, value string) {
-	i := p.index(name)
-	fields := make([]Field, len(p.fields), len(p.fields)+1)
-	copy(fields, p.fields)
-	if i >= 0 {
-		fields[i].Value = value
-	} else {
-		fields = append(fields, Field{Name: name, Value: value})
+	p.own(1)
+	if i := p.index(name); i >= 0 {
+		p.fields[i].Value = value
+		return
 	}
-	p.fields = fields
+	p.fields = append(p.fields, Field{Name: name, Value: value})
 }
 
 // Delete removes every field called name (any case).
 func (p *Paragraph) Delete(name string) {
-	fields := make([]Field, 0, len(p.fields))
+	p.own(0)
+	fields := p.fields[:0]
 	for _, f := range p.fields {
 		if !(len(f.Name) == len(name) && foldEqual(f.Name, name)) {
 			fields = append(fields, f)
@@ -114,7 +167,8 @@ func (p Paragraph) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (p Paragraph) writeTo(b *strings.Builder) {
-	for _, f := range p.fields {
+	for i := 0; i < p.Len(); i++ {
+		f := p.field(i)
 		b.WriteString(f.Name)
 		b.WriteByte(':')
 		first, rest, multi := strings.Cut(f.Value, "\n")

@@ -3,6 +3,7 @@ package deb822
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -62,21 +63,27 @@ func Scan(data []byte, fn func(Paragraph) error) error { return ScanString(strin
 // ScanString is Scan without the copy: the paragraphs' strings point into s.
 // fn may keep the paragraphs it receives.
 func ScanString(s string, fn func(Paragraph) error) error {
-	sc := scanner{s: s, slab: make([]Field, 0, slabSize)}
+	if uint64(len(s)) > math.MaxUint32 {
+		return &SyntaxError{Line: 1, Msg: "input larger than 4 GiB"}
+	}
+	sc := scanner{s: s, slab: make([]rawField, 0, slabSize)}
 	return sc.run(fn)
 }
 
 type scanner struct {
 	s    string
-	slab []Field
+	slab []rawField
 	// start is where the open paragraph's fields begin in slab.
 	start int
-	// the open field: name, value bounds in s, whether a comment sits inside
-	// it, and whether there is one.
-	name              string
-	valStart, valEnd  int
-	dirty, open       bool
-	paraLine, lineNum int
+	// the open field: name and value bounds in s, whether a comment sits
+	// inside it, and whether there is one.
+	nameStart, nameEnd int
+	valStart, valEnd   int
+	dirty, open        bool
+	paraLine, lineNum  int
+	// cleaned holds values with comments removed, by index in the open
+	// paragraph; such a paragraph is handed out with its own Fields.
+	cleaned map[int]string
 }
 
 func (sc *scanner) run(fn func(Paragraph) error) error {
@@ -154,12 +161,12 @@ func (sc *scanner) fieldLine(pos, end int) error {
 	if colon == pos {
 		return &SyntaxError{Line: sc.lineNum, Msg: `bad field name ""`}
 	}
-	return sc.field(s[pos:colon], colon, end)
+	return sc.field(pos, colon, colon, end)
 }
 
-// field opens the field name whose colon is at s[colon] on a line ending
-// at end.
-func (sc *scanner) field(name string, colon, end int) error {
+// field opens the field named s[nameStart:nameEnd] whose colon is at
+// s[colon] on a line ending at end.
+func (sc *scanner) field(nameStart, nameEnd, colon, end int) error {
 	s := sc.s
 	sc.closeField()
 	if len(sc.slab) == sc.start {
@@ -173,7 +180,7 @@ func (sc *scanner) field(name string, colon, end int) error {
 	for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
 		ve--
 	}
-	sc.name, sc.valStart, sc.valEnd, sc.open, sc.dirty = name, vs, ve, true, false
+	sc.nameStart, sc.nameEnd, sc.valStart, sc.valEnd, sc.open, sc.dirty = nameStart, nameEnd, vs, ve, true, false
 	return nil
 }
 
@@ -183,19 +190,22 @@ func (sc *scanner) closeField() {
 		return
 	}
 	sc.open = false
-	value := sc.s[sc.valStart:sc.valEnd]
 	if sc.dirty {
-		value = dropComments(value)
+		if sc.cleaned == nil {
+			sc.cleaned = map[int]string{}
+		}
+		sc.cleaned[len(sc.slab)-sc.start] = dropComments(sc.s[sc.valStart:sc.valEnd])
 	}
 	if len(sc.slab) == cap(sc.slab) {
 		// Move the open paragraph to a fresh slab; the old one stays with
 		// the paragraphs already handed out.
 		n := len(sc.slab) - sc.start
-		slab := make([]Field, n, max(slabSize, 2*n))
+		slab := make([]rawField, n, max(slabSize, 2*n))
 		copy(slab, sc.slab[sc.start:])
 		sc.slab, sc.start = slab, 0
 	}
-	sc.slab = append(sc.slab, Field{Name: sc.name, Value: value})
+	sc.slab = append(sc.slab, rawField{uint32(sc.nameStart), uint32(sc.nameEnd - sc.nameStart),
+		uint32(sc.valStart), uint32(sc.valEnd - sc.valStart)})
 }
 
 func (sc *scanner) endParagraph(fn func(Paragraph) error) error {
@@ -203,8 +213,16 @@ func (sc *scanner) endParagraph(fn func(Paragraph) error) error {
 	if len(sc.slab) == sc.start {
 		return nil
 	}
-	p := Paragraph{fields: sc.slab[sc.start:len(sc.slab):len(sc.slab)], Line: sc.paraLine}
+	p := Paragraph{src: sc.s, raw: sc.slab[sc.start:len(sc.slab):len(sc.slab)], Line: sc.paraLine}
 	sc.start = len(sc.slab)
+	if sc.cleaned != nil {
+		// Rare: comments inside values. Hand out Fields with clean values.
+		p.own(0)
+		for i, v := range sc.cleaned {
+			p.fields[i].Value = v
+		}
+		sc.cleaned = nil
+	}
 	return fn(p)
 }
 
@@ -232,8 +250,8 @@ func (sc *scanner) badName(pos, end int) error {
 	for nameEnd > pos && (s[nameEnd-1] == ' ' || s[nameEnd-1] == '\t') {
 		nameEnd--
 	}
-	if name := s[pos:nameEnd]; validName(name) {
-		return sc.field(name, pos+colon, end)
+	if validName(s[pos:nameEnd]) {
+		return sc.field(pos, nameEnd, pos+colon, end)
 	}
 	return &SyntaxError{Line: sc.lineNum, Msg: fmt.Sprintf("bad field name %q", s[pos:nameEnd])}
 }

@@ -36,6 +36,8 @@ func TestParseString(t *testing.T) {
 		{"tab continuation", "A: x\n\ty\n", [][]Field{{{"A", "x\n\ty"}}}},
 		{"comments", "# top\nA: 1\n# mid\nB: 2\n#end\n\n#x\nC: 3\n", [][]Field{{{"A", "1"}, {"B", "2"}}, {{"C", "3"}}}},
 		{"comment inside value", "A: x\n y\n# c\n z\nB: 1\n", [][]Field{{{"A", "x\n y\n z"}, {"B", "1"}}}},
+		{"comments inside two values", "A: x\n#c\n y\nB: 1\nC:\n#d\n z\n\nD: 2\n",
+			[][]Field{{{"A", "x\n y"}, {"B", "1"}, {"C", "\n z"}}, {{"D", "2"}}}},
 		{"crlf", "A: 1\r\nB: x\r\n y\r\n\r\nC: 3\r\n", [][]Field{{{"A", "1"}, {"B", "x\r\n y"}}, {{"C", "3"}}}},
 		{"whitespace-only line separates", "A: 1\n  \t\nB: 2\n", [][]Field{{{"A", "1"}}, {{"B", "2"}}}},
 		{"name with trailing space", "A : 1\n", [][]Field{{{"A", "1"}}}},
