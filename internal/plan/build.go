@@ -184,7 +184,8 @@ func (st *planState) allow(it *Item) {
 // besides its own.
 func (st *planState) solve(it *Item, profiles map[string]bool, ownOK bool, extra []int32) (bool, sourceReq) {
 	p := st.p
-	sr := p.u.compileSource(it.src, CheckOptions{DropIndep: p.opts.DropIndep, DropArch: p.opts.DropArch}, profiles)
+	sr := p.u.compileSource(it.src, CheckOptions{DropIndep: p.opts.DropIndep, DropArch: p.opts.DropArch,
+		FirstAlternative: p.opts.FirstAlternative}, profiles)
 	conf := append([]int32(nil), sr.conflicts...)
 	if !ownOK {
 		conf = append(conf, p.predicted[it.Source]...)

@@ -15,7 +15,11 @@ type CheckOptions struct {
 	Profiles  []string // active build profiles (--deb-profiles)
 	DropIndep bool     // ignore Build-Depends-Indep/Build-Conflicts-Indep (--deb-drop-b-d-indep)
 	DropArch  bool     // ignore Build-Depends-Arch/Build-Conflicts-Arch (--deb-drop-b-d-arch)
-	Workers   int      // parallel solvers; 0 means GOMAXPROCS
+	// FirstAlternative keeps, of each build-dependency, only the
+	// alternatives with the first one's name, as sbuild does on the Debian
+	// buildds without --resolve-alternatives (--deb-emulate-sbuild).
+	FirstAlternative bool
+	Workers          int // parallel solvers; 0 means GOMAXPROCS
 }
 
 // CheckResult is the verdict on one source package.
@@ -78,11 +82,15 @@ func (u *Universe) compileSource(src *SourcePackage, opts CheckOptions, active m
 	var sr sourceReq
 	for _, d := range deps {
 		for _, r := range d.Relations {
-			alts, selected := u.relationCandidates(r, keep, nil)
-			if !selected {
+			sel := selectedRelation(r, keep)
+			if len(sel.Possibilities) == 0 {
 				continue
 			}
-			sr.relations = append(sr.relations, selectedRelation(r, keep))
+			if opts.FirstAlternative {
+				sel = firstAlternative(sel)
+			}
+			alts, _ := u.relationCandidates(sel, nil, nil)
+			sr.relations = append(sr.relations, sel)
 			sr.requires = append(sr.requires, alts)
 		}
 	}
@@ -103,6 +111,18 @@ func selectedRelation(r Relation, keep func(*Possibility) bool) Relation {
 	for i := range r.Possibilities {
 		if keep(&r.Possibilities[i]) {
 			out.Possibilities = append(out.Possibilities, r.Possibilities[i])
+		}
+	}
+	return out
+}
+
+// firstAlternative drops the alternatives whose name differs from the
+// first one's (sbuild's RESOLVE_ALTERNATIVES off; dose3 dropalternatives).
+func firstAlternative(r Relation) Relation {
+	var out Relation
+	for _, p := range r.Possibilities {
+		if p.Name == r.Possibilities[0].Name {
+			out.Possibilities = append(out.Possibilities, p)
 		}
 	}
 	return out

@@ -161,3 +161,17 @@ func TestBinaryPackagesConvert(t *testing.T) {
 		t.Errorf("BinaryPackages with a paragraph without Version succeeded")
 	}
 }
+
+func TestCheckFirstAlternative(t *testing.T) {
+	u := plan.NewUniverse("amd64", []*plan.BinaryPackage{
+		mustBin(t, "Package: build-essential\nVersion: 1\nArchitecture: amd64"),
+		mustBin(t, "Package: b\nVersion: 1\nArchitecture: amd64"),
+	})
+	src := mustSrc(t, "Package: s\nVersion: 1\nArchitecture: any\nBuild-Depends: a | b")
+	if res := u.CheckSource(src, plan.CheckOptions{}); !res.Satisfiable {
+		t.Errorf("CheckSource(a | b) = %v; want satisfiable by b", res.Reasons)
+	}
+	if res := u.CheckSource(src, plan.CheckOptions{FirstAlternative: true}); res.Satisfiable {
+		t.Errorf("CheckSource(a | b) with FirstAlternative satisfiable; want a missing")
+	}
+}

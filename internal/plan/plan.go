@@ -47,7 +47,12 @@ type Options struct {
 	Bootstrap bool
 	DropIndep bool // ignore Build-Depends-Indep (build no Architecture: all packages)
 	DropArch  bool // ignore Build-Depends-Arch
-	MaxItems  int  // stop adding build-dependencies beyond this many items; 0 means 500
+	// FirstAlternative resolves build-dependencies as sbuild does on the
+	// Debian buildds for unstable: only the first alternative of each
+	// relation (and others with its name) counts. Backports and
+	// experimental buildds resolve alternatives (leave it false).
+	FirstAlternative bool
+	MaxItems         int // stop adding build-dependencies beyond this many items; 0 means 500
 }
 
 // Target is one thing to plan: a source package by name, looked up in the
