@@ -9,10 +9,12 @@
 // first (internal/sign), then parse the plaintext.
 //
 // The scanner is built for the index hot path (bookworm's 63k-stanza Packages
-// file): it makes no copy of field names or values. ScanString and
-// ParseString return strings that share memory with their input; Scan and
-// ParseAll copy the input once. Field slices are carved from shared slabs, so
-// a paragraph costs no allocation of its own.
+// file): it makes no copy of field names or values. A parsed paragraph
+// records each field as four offsets into the input, carved from shared
+// pointer-free slabs, so a paragraph costs no allocation of its own and the
+// garbage collector has nothing to scan; Get and Lookup return substrings of
+// the input. ScanString and ParseString share memory with their input; Scan
+// and ParseAll copy the input once.
 //
 // A value keeps the file's text: the first line with surrounding blanks
 // removed, then each continuation line verbatim (leading space included),
