@@ -37,11 +37,11 @@ type CheckResult struct {
 // be installed together (Relation is the conflicting entry when known);
 // Chains[i] shows how Packages[i] got into the installation set.
 type Reason struct {
-	Kind     string      `json:"kind"`
-	Relation string      `json:"relation,omitempty"`
-	Chain    []string    `json:"chain,omitempty"`
-	Packages [2]string   `json:"packages,omitempty"`
-	Chains   [2][]string `json:"chains,omitempty"`
+	Kind     string     `json:"kind"`
+	Relation string     `json:"relation,omitempty"`
+	Chain    []string   `json:"chain,omitempty"`
+	Packages []string   `json:"packages,omitempty"` // two packages
+	Chains   [][]string `json:"chains,omitempty"`
 }
 
 // CheckReport is the result of CheckAll: one result per checked source, in

@@ -61,7 +61,7 @@ func (r Reason) String() string {
 	case "missing":
 		return fmt.Sprintf("%s has no installable candidate (needed by %s)", r.Relation, strings.Join(r.Chain, " -> "))
 	case "conflict":
-		if r.Packages[0] != "" {
+		if len(r.Packages) == 2 && len(r.Chains) == 2 {
 			return fmt.Sprintf("%s conflicts with %s (%s; %s)", r.Packages[0], r.Packages[1],
 				strings.Join(r.Chains[0], " -> "), strings.Join(r.Chains[1], " -> "))
 		}

@@ -93,8 +93,8 @@ func (u *Universe) explainWith(s *solver.Solver, src *SourcePackage, sr sourceRe
 	}
 	if fc.Clause == nil {
 		r := Reason{Kind: "conflict",
-			Packages: [2]string{u.varName(fc.A, src), u.varName(fc.B, src)},
-			Chains:   [2][]string{u.chainNames(fc.ChainA, src), u.chainNames(fc.ChainB, src)},
+			Packages: []string{u.varName(fc.A, src), u.varName(fc.B, src)},
+			Chains:   [][]string{u.chainNames(fc.ChainA, src), u.chainNames(fc.ChainB, src)},
 		}
 		return []Reason{r}
 	}
@@ -148,8 +148,8 @@ func (u *Universe) explainFalse(s *solver.Solver, v int32, chain []string, unava
 		}
 		if next < 0 {
 			if _, w := s.Reason(v); w >= 0 {
-				return Reason{Kind: "conflict", Packages: [2]string{u.varName(v, nil), u.varName(w, nil)},
-					Chains: [2][]string{chain, {"essential", u.varName(w, nil)}}}
+				return Reason{Kind: "conflict", Packages: []string{u.varName(v, nil), u.varName(w, nil)},
+					Chains: [][]string{chain, {"essential", u.varName(w, nil)}}}
 			}
 			return Reason{Kind: "conflict", Chain: chain}
 		}
