@@ -56,3 +56,38 @@ func TestArchitectureNotInRelease(t *testing.T) {
 		t.Fatalf("Refresh with i386 = %v; want an error naming binary-i386 and the config fix", err)
 	}
 }
+
+// TestFileArchive refreshes from a file: URI (a local mirror), which works
+// in offline mode too since it makes no network connection.
+func TestFileArchive(t *testing.T) {
+	f := newFakeArchive(t)
+	f.publish("stable", []fakeSource{helloSource("1-1")})
+	cfg := config.Default(t.TempDir(), "bookworm", "amd64", []config.Archive{
+		{Name: "local", URI: "file://" + f.root, Suites: []string{"stable"}, SignedBy: f.keyring},
+	})
+	cfg.Offline = true
+	p, err := OpenPantry(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetClient(NewClient(false)) // a file: archive refreshes like any other
+	if _, err := p.Refresh(context.Background(), nil, RefreshOptions{}); err != nil {
+		t.Fatalf("Refresh from file: %v", err)
+	}
+	ref, err := p.FindSource("hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetClient(NewClient(true))
+	if _, err := p.FetchSource(context.Background(), ref, t.TempDir()); err != nil {
+		t.Errorf("offline FetchSource from a file: archive = %v", err)
+	}
+	c := NewClient(true)
+	resp, err := c.get(context.Background(), "file://"+f.root+"/dists/stable/InRelease", 1<<20, "", "")
+	if err != nil || len(resp.Body) == 0 {
+		t.Errorf("offline client get of a file: URL = %v", err)
+	}
+	if _, err := c.get(context.Background(), "file://"+f.root+"/nope", 1<<20, "", ""); err == nil {
+		t.Errorf("get of a missing file: URL succeeded")
+	}
+}
