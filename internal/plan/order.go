@@ -60,11 +60,29 @@ func (st *planState) relax() {
 	}
 	var soft []cand
 	for _, it := range st.items {
+		// One solve without any of the item's dependencies inside its
+		// component usually shows them all soft; otherwise test each.
+		var inside []int32
+		n := 0
+		for _, e := range st.edges[it] {
+			if dep := st.byName[e.Source]; comp[dep] == comp[it] && dep != it {
+				inside = append(inside, st.p.predicted[e.Source]...)
+				n++
+			}
+		}
+		allSoft := false
+		if n > 1 {
+			allSoft, _ = st.solve(it, st.p.active, false, inside)
+		}
 		var keep []Edge
 		for _, e := range st.edges[it] {
 			dep := st.byName[e.Source]
 			if comp[dep] == comp[it] && dep != it {
-				if ok, _ := st.solve(it, st.p.active, false, st.p.predicted[e.Source]); ok {
+				ok := allSoft
+				if !ok {
+					ok, _ = st.solve(it, st.p.active, false, st.p.predicted[e.Source])
+				}
+				if ok {
 					soft = append(soft, cand{it, e})
 					continue
 				}
