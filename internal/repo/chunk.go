@@ -126,9 +126,6 @@ func (s chunkStore) put(text []byte, first string, count int, ss *syncSet) (chun
 		return ref, errors.New("xz: unexpected check type")
 	}
 	ref.XZ = int64(len(xzb))
-	if err := os.MkdirAll(filepath.Join(s.dir, sha[:2]), 0o755); err != nil {
-		return ref, err
-	}
 	// The .xz block is written last: its presence marks a complete chunk.
 	for _, f := range []struct {
 		ext  string

@@ -84,9 +84,6 @@ func (p pool) saveContents(sha256hex string, paths []string, ss *syncSet) error 
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
 	return writeFileDeferred(dst, []byte(strings.Join(paths, "\n")), ss)
 }
 

@@ -22,7 +22,7 @@ import (
 	"github.com/packyard/packyard/internal/run"
 )
 
-// smallXZ decodes a single-block, LZMA2-only xz stream with a 512 KiB
+// smallXZ decodes a single-block, LZMA2-only xz stream with a 256 KiB
 // dictionary. A member whose history needs more fails to decode and the
 // caller falls back to the full decoder. The block check is not verified:
 // the package file's own SHA256 covers its integrity.
@@ -47,7 +47,7 @@ func smallXZ(data []byte) io.Reader {
 	if id, err := binary.ReadUvarint(h); err != nil || id != 0x21 {
 		return fail()
 	}
-	zr, err := lzma.Reader2Config{DictCap: 512 << 10}.NewReader2(bytes.NewReader(blk[hsize:]))
+	zr, err := lzma.Reader2Config{DictCap: 256 << 10}.NewReader2(bytes.NewReader(blk[hsize:]))
 	if err != nil {
 		return fail()
 	}

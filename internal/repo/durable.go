@@ -1,9 +1,12 @@
 package repo
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // syncSet collects files and directories written by one change and makes
@@ -47,6 +50,10 @@ func (s *syncSet) flush() error {
 	}
 	s.paths = map[string]struct{}{}
 	s.mu.Unlock()
+	if len(paths) > syncfsThreshold {
+		// One syncfs(2) costs less than hundreds of open+fsync pairs.
+		return syncFS(paths[0])
+	}
 	const workers = 32
 	ch := make(chan string)
 	errs := make(chan error, workers)
@@ -94,21 +101,37 @@ func writeFileDeferred(p string, data []byte, ss *syncSet) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
 	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err != nil {
+		os.Remove(tmp.Name())
 		return err
 	}
 	ss.addFile(p)
+	return nil
+}
+
+// syncfsThreshold is the number of paths above which flush syncs the whole
+// filesystem instead of each path.
+const syncfsThreshold = 256
+
+// syncFS commits the filesystem holding p (syncfs(2)).
+func syncFS(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", p, err)
+	}
 	return nil
 }

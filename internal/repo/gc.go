@@ -31,16 +31,8 @@ type GCReport struct {
 // meanwhile; the pool sweep waits for in-flight adds (pool lock).
 func (r *Repo) GC(ctx context.Context) (*GCReport, error) {
 	rep := &GCReport{}
-	snaps, err := r.Snapshots(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pinned := map[string]bool{}
-	for _, s := range snaps {
-		pinned[s.Distribution+"/"+strconv.Itoa(s.Generation)] = true
-	}
 	for _, d := range r.Distributions() {
-		if err := r.gcDist(ctx, d, pinned, rep); err != nil {
+		if err := r.gcDist(ctx, d, rep); err != nil {
 			return rep, fmt.Errorf("gc %s: %w", d, err)
 		}
 	}
@@ -52,7 +44,7 @@ func (r *Repo) GC(ctx context.Context) (*GCReport, error) {
 }
 
 // gcDist deletes the generations of dist that nothing keeps.
-func (r *Repo) gcDist(ctx context.Context, dist string, pinned map[string]bool, rep *GCReport) error {
+func (r *Repo) gcDist(ctx context.Context, dist string, rep *GCReport) error {
 	t, err := r.resolve(dist)
 	if err != nil {
 		return err
@@ -62,6 +54,15 @@ func (r *Repo) gcDist(ctx context.Context, dist string, pinned map[string]bool, 
 		return err
 	}
 	defer unlock()
+	// Snapshots are read under the lock: CreateSnapshot takes it too.
+	snaps, err := r.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	pinned := map[string]bool{}
+	for _, s := range snaps {
+		pinned[s.Distribution+"/"+strconv.Itoa(s.Generation)] = true
+	}
 	cur, _, err := r.current(dist)
 	if err != nil || cur == 0 {
 		return err

@@ -146,6 +146,9 @@ func sumFile(p string) (checksums, error) {
 	return h.sums(), nil
 }
 
+// copyBuffers recycles the buffers files are copied and hashed through.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 // pool is the content-addressed store under .packyard/store/sha256 and its
 // presentation in the Debian pool layout under pool/.
 type pool struct {
@@ -213,17 +216,21 @@ func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
 			return checksums{}, err
 		}
 	}
-	tmpDir := filepath.Join(p.root, stateDir, "store", "sha256")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return checksums{}, err
-	}
-	tmp, err := os.CreateTemp(tmpDir, ".ingest-*")
+	tmp, err := os.CreateTemp(filepath.Join(p.root, stateDir, "store", "sha256"), ".ingest-*")
 	if err != nil {
 		return checksums{}, err
 	}
-	defer os.Remove(tmp.Name())
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.Remove(tmp.Name())
+		}
+	}()
 	h := newFileHasher()
-	if _, err := io.CopyBuffer(io.MultiWriter(tmp, h), in, make([]byte, 256<<10)); err != nil {
+	buf := copyBuffers.Get().(*[]byte)
+	_, err = io.CopyBuffer(io.MultiWriter(tmp, h), in, *buf)
+	copyBuffers.Put(buf)
+	if err != nil {
 		tmp.Close()
 		return checksums{}, err
 	}
@@ -239,12 +246,10 @@ func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
 	if _, err := os.Stat(blob); err == nil {
 		return sum, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
-		return checksums{}, err
-	}
 	if err := os.Rename(tmp.Name(), blob); err != nil {
 		return checksums{}, err
 	}
+	renamed = true
 	ss.addFile(blob)
 	return sum, nil
 }
@@ -253,16 +258,16 @@ func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
 // on another filesystem.
 func (p pool) storeLinked(src string, in *os.File, ss *syncSet) (sum checksums, ok bool, err error) {
 	h := newFileHasher()
-	if _, err := io.CopyBuffer(h, in, make([]byte, 256<<10)); err != nil {
+	buf := copyBuffers.Get().(*[]byte)
+	_, err = io.CopyBuffer(h, in, *buf)
+	copyBuffers.Put(buf)
+	if err != nil {
 		return checksums{}, false, err
 	}
 	sum = h.sums()
 	blob := p.blobPath(sum.SHA256)
 	if _, err := os.Stat(blob); err == nil {
 		return sum, true, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
-		return checksums{}, false, err
 	}
 	err = os.Link(src, blob)
 	if errors.Is(err, syscall.EXDEV) || errors.Is(err, os.ErrPermission) {

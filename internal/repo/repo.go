@@ -73,6 +73,11 @@ func Open(cfg *config.Config, key Signer, logger *slog.Logger) (*Repo, error) {
 			return nil, fmt.Errorf("opening repository: %w", err)
 		}
 	}
+	for _, d := range []string{filepath.Join(stateDir, "store", "sha256"), filepath.Join(stateDir, "store", "contents"), filepath.Join(stateDir, "chunks")} {
+		if err := makeFanout(filepath.Join(root, d)); err != nil {
+			return nil, fmt.Errorf("opening repository: %w", err)
+		}
+	}
 	return &Repo{
 		cfg: cfg, key: key, log: logger, root: root,
 		pool:        pool{root: root},
@@ -313,6 +318,20 @@ func (r *Repo) checkPool(u *upload) error {
 func (r *Repo) linkPool(u *upload, ss *syncSet) error {
 	for _, it := range u.poolItems() {
 		if err := r.pool.link(it.Rel, it.In.Sum, ss); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeFanout creates the 256 two-hex-digit subdirectories of a
+// content-addressed directory once, so that storing a file needs no mkdir.
+func makeFanout(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "ff")); err == nil {
+		return nil
+	}
+	for i := 0; i < 256; i++ {
+		if err := os.MkdirAll(filepath.Join(dir, fmt.Sprintf("%02x", i)), 0o755); err != nil {
 			return err
 		}
 	}
