@@ -36,7 +36,8 @@ timed() {
 	out=$1 times=$2
 	shift 2
 	/usr/bin/time -f "%e %U %S" -o "$tmp/t" "$@" >"$out" 2>"$tmp/err" || [ $? -eq 1 ]
-	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$tmp/t" >>"$times"
+	# time(1) adds a "Command exited with non-zero status" line: skip it.
+	awk '/^[0-9]/ { printf "%s %.2f\n", $1, $2 + $3 }' "$tmp/t" >>"$times"
 }
 
 echo "dose-builddebcheck $(dose-builddebcheck --version 2>/dev/null | head -1), $dose_runs runs..." >&2
