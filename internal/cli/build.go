@@ -148,6 +148,12 @@ func runBuild(ctx context.Context, g *globals, cfg *config.Config, rec *record.R
 	s.multiple = n > 1
 	for i, st := range stages {
 		rec.Event("build.stage", map[string]any{"stage": i + 1, "items": len(st)})
+		if cfg.Offline && i > 0 {
+			// Build-dependencies on binaries of earlier stages resolve only now.
+			if err := s.offlineCheck(ctx, codename, stages[i:i+1], args); err != nil {
+				return err
+			}
+		}
 		if err := s.runStage(ctx, st); err != nil {
 			return err
 		}

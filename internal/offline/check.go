@@ -24,7 +24,9 @@ import (
 // gaps are returned together as one *archive.MissingError (wrapping
 // archive.ErrMissing) naming each missing file or package, with
 // spec.Command as the way to fetch them. Sources of later plan stages that
-// need binaries of earlier ones are reported Deferred, not missing.
+// need binaries of earlier ones are reported Deferred, not missing: run
+// Check again on such a stage once the earlier ones are published (packyard
+// build does, before each later stage).
 func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger, rec *record.Run, spec Spec) (*Report, error) {
 	if logger == nil {
 		logger = slog.Default()
