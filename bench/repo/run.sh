@@ -14,7 +14,8 @@
 #     suite republished (wall time of the call, and peak RSS of the process).
 #
 # Prints each run, then medians (wall and CPU seconds) and ratios.
-# RUNS (default 3) sets the repetitions.
+# RUNS (default 3) sets the repetitions; PARTS (default "add big") which
+# parts run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -34,7 +35,7 @@ trap 'rm -rf "$work"' EXIT
 export GNUPGHOME=$work/gnupg
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch -q --passphrase '' --quick-gen-key "packyard bench <bench@packyard.invalid>" ed25519 sign never 2>/dev/null
-key=$(gpg --list-keys --with-colons | awk -F: '/^fpr/{print $10; exit}')
+key=$(gpg --list-keys --with-colons 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
 
 TIMEFORMAT='%R %U %S'
 # t CMD...: run CMD quietly, print "wall cpu" seconds.
@@ -68,7 +69,12 @@ aptly_run() { # aptly EXTRA-PUBLISH-FLAGS
   sum2 "$a" "$b"
 }
 
+parts=${PARTS:-add big}
 declare -A res
+median() { # median COLUMN <<< "lines"
+  sort -n -k"$1" | awk -v c="$1" '{v[NR]=$c} END{ if (NR%2) printf "%.3f", v[(NR+1)/2]; else printf "%.3f", (v[NR/2]+v[NR/2+1])/2 }'
+}
+if [[ " $parts " == *" add "* ]]; then
 echo "== 1,200 real .debs ($(du -sh "$debs" | cut -f1)), add + signed publish, $runs runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$runs"); do
   res[py_nc]+="$(packyard false)"$'\n'
@@ -78,9 +84,6 @@ for i in $(seq "$runs"); do
   res[ap_c]+="$(aptly_run "")"$'\n'
   echo "run $i done (load $(cut -d' ' -f1 /proc/loadavg))"
 done
-median() { # median COLUMN <<< "lines"
-  sort -n -k"$1" | awk -v c="$1" '{v[NR]=$c} END{ if (NR%2) printf "%.3f", v[(NR+1)/2]; else printf "%.3f", (v[NR/2]+v[NR/2+1])/2 }'
-}
 row() { # row LABEL KEY BASEKEY
   local w c bw bc
   w=$(median 1 <<<"${res[$2]}"); c=$(median 2 <<<"${res[$2]}")
@@ -96,6 +99,8 @@ echo "-- with Contents-amd64"
 row "packyard" py_c py_c
 row "aptly add+publish" ap_c py_c
 for k in py_nc rp_nc ap_nc py_c ap_c; do printf '%s: %s\n' "$k" "$(tr '\n' ';' <<<"${res[$k]}")"; done
+fi
+[[ " $parts " == *" big "* ]] || exit 0
 
 echo "== adding one package to a suite of 60,000 packages"
 big=$cache/big

@@ -259,6 +259,9 @@ func (r *Repo) gcPool(ctx context.Context, rep *GCReport) error {
 		if ierr != nil {
 			return nil
 		}
+		if name == ".fanout" {
+			return nil
+		}
 		if strings.HasPrefix(name, ".") {
 			if fi.ModTime().Before(cutoff) {
 				del = append(del, relTo(r.root, p))
@@ -282,6 +285,9 @@ func (r *Repo) gcPool(ctx context.Context, rep *GCReport) error {
 		}
 		name := d.Name()
 		sha := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".xz")
+		if name == ".fanout" {
+			return nil
+		}
 		if strings.HasPrefix(name, ".") || !chunks[sha] {
 			del = append(del, relTo(r.root, p))
 			if strings.HasSuffix(name, ".xz") {

@@ -327,7 +327,8 @@ func (r *Repo) linkPool(u *upload, ss *syncSet) error {
 // makeFanout creates the 256 two-hex-digit subdirectories of a
 // content-addressed directory once, so that storing a file needs no mkdir.
 func makeFanout(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "ff")); err == nil {
+	marker := filepath.Join(dir, ".fanout")
+	if _, err := os.Stat(marker); err == nil {
 		return nil
 	}
 	for i := 0; i < 256; i++ {
@@ -335,5 +336,5 @@ func makeFanout(dir string) error {
 			return err
 		}
 	}
-	return nil
+	return os.WriteFile(marker, nil, 0o644)
 }
