@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // Indexes (Packages, Sources, Contents) are kept as sorted runs of records
@@ -355,7 +357,7 @@ func (w *workIndex) commit() ([]chunkRef, error) {
 }
 
 // cut stores recs as one chunk, or as chunks of about the target size when
-// they exceed twice the target.
+// they exceed twice the target; chunks are compressed in parallel.
 func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 	total := 0
 	for _, r := range recs {
@@ -365,31 +367,46 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 	if total <= 2*w.target {
 		limit = total + 1
 	}
-	var out []chunkRef
+	type piece struct {
+		text  []byte
+		first string
+		count int
+	}
+	var pieces []piece
 	var buf []byte
 	start := 0
-	flush := func(end int) error {
-		if end == start {
-			return nil
-		}
-		ref, err := w.store.put(buf, recs[start].Key, end-start, w.sync)
-		if err != nil {
-			return err
-		}
-		out = append(out, ref)
-		buf, start = nil, end
-		return nil
-	}
 	for j, r := range recs {
 		if len(buf) > 0 && len(buf)+len(r.Data) > limit {
-			if err := flush(j); err != nil {
-				return nil, err
-			}
+			pieces = append(pieces, piece{buf, recs[start].Key, j - start})
+			buf, start = nil, j
 		}
 		buf = append(buf, r.Data...)
 	}
-	if err := flush(len(recs)); err != nil {
-		return nil, err
+	if len(buf) > 0 {
+		pieces = append(pieces, piece{buf, recs[start].Key, len(recs) - start})
+	}
+	out := make([]chunkRef, len(pieces))
+	errs := make([]error, len(pieces))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for k := 0; k < runtime.GOMAXPROCS(0) && k < len(pieces); k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i], errs[i] = w.store.put(pieces[i].text, pieces[i].first, pieces[i].count, w.sync)
+			}
+		}()
+	}
+	for i := range pieces {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -58,17 +58,36 @@ const xzCheck = 0x04
 
 // compressed returns data as gzip and xz, deterministic (no name or time).
 func compressed(data []byte) (gz, xzb []byte, err error) {
+	var xerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		xzb, xerr = xzCompress(data)
+	}()
+	gz, err = gzCompress(data)
+	<-done
+	if err == nil {
+		err = xerr
+	}
+	return gz, xzb, err
+}
+
+func gzCompress(data []byte) ([]byte, error) {
 	var g bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&g, gzip.BestCompression)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := zw.Write(data); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	return g.Bytes(), nil
+}
+
+func xzCompress(data []byte) ([]byte, error) {
 	var x bytes.Buffer
 	// A dictionary no larger than the input saves allocating 8 MiB per chunk.
 	dict := 1 << 16
@@ -77,13 +96,13 @@ func compressed(data []byte) (gz, xzb []byte, err error) {
 	}
 	xw, err := xz.WriterConfig{CheckSum: xz.CRC64, BlockSize: 1 << 40, DictCap: dict}.NewWriter(&x)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := xw.Write(data); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := xw.Close(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return g.Bytes(), x.Bytes(), nil
+	return x.Bytes(), nil
 }

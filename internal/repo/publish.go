@@ -172,16 +172,32 @@ func (x *txn) commit(ctx context.Context) (*manifest, error) {
 	}
 	start := time.Now()
 	defer func() { r.log.Debug("commit", "distribution", t.Name, "duration", time.Since(start)) }()
+	var mu sync.Mutex
+	var firstErr error
+	var cwg sync.WaitGroup
 	for k, w := range x.work {
 		if !w.changed() {
 			continue
 		}
-		chunks, err := w.commit()
-		if err != nil {
-			return nil, fmt.Errorf("storing index %s: %w", k, err)
-		}
-		m.Indexes[k] = chunks
-		changed[k] = true
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			chunks, err := w.commit()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("storing index %s: %w", k, err)
+				}
+				return
+			}
+			m.Indexes[k] = chunks
+			changed[k] = true
+		}()
+	}
+	cwg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	for k, cs := range m.Indexes {
 		m.Indexes[k] = x.r.chunks.fillXZ(cs)
