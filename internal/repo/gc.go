@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -336,21 +335,18 @@ func (r *Repo) journaledDelete(del []string, point string) error {
 	return nil
 }
 
-// recoverPoolGC completes an interrupted pool sweep.
+// recoverPoolGC drops the entry of an interrupted pool sweep. Its deletion
+// list is not replayed: publishes since then may refer again to a listed
+// file (an index or package that came back), and leaving unreferenced files
+// is harmless. The sweep that follows recomputes what is unreferenced now,
+// which completes the interrupted one.
 func (r *Repo) recoverPoolGC() error {
-	data, err := os.ReadFile(r.journalPath("gc"))
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(r.journalPath("gc")); errors.Is(err, os.ErrNotExist) {
 		return nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return err
 	}
-	var e journalEntry
-	if err := json.Unmarshal(data, &e); err == nil {
-		if err := r.deletePaths(e.Delete); err != nil {
-			return err
-		}
-	}
+	r.log.Info("interrupted pool gc found; sweeping again")
 	r.journalEnd("gc")
 	return nil
 }

@@ -18,8 +18,10 @@ import (
 // The next command that takes the same lock finds a leftover entry and
 // completes or undoes the change (recover). Publishing is already atomic at
 // the symlink swap, so undoing means deleting the unswapped generation, and
-// completing means nothing more than dropping the entry; gc entries name the
-// paths still to delete, and recovery deletes them.
+// completing means nothing more than dropping the entry. A distribution's
+// gc entry names generations still to delete (never the current one, and
+// numbers are not reused), and recovery deletes them; an interrupted pool
+// sweep is recomputed instead of replayed (see recoverPoolGC).
 
 // journalEntry is one recorded intent.
 type journalEntry struct {
