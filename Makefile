@@ -3,7 +3,7 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 export CGO_ENABLED := 0
 
-.PHONY: all build deps test unit integration fuzz bench quickstart clean
+.PHONY: all build deps test unit integration fuzz bench plan-data clean
 
 all: build
 
@@ -13,17 +13,25 @@ build:
 deps:
 	bash scripts/host-deps.sh
 
+# Real Debian indexes (bookworm, trixie) for the planner's integration tests.
+PLAN_DATA ?= /var/tmp/packyard-plan-data
+export PACKYARD_PLAN_DATA := $(PLAN_DATA)
+
 # The whole test suite: vet, unit tests, a short fuzz run, integration tests.
-test: deps build
+test: deps build plan-data
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 	$(GO) test -count=1 ./...
 	$(MAKE) fuzz
 	$(GO) test -count=1 -tags integration -timeout 80m -p 1 ./...
 
+plan-data:
+	sh bench/plan/fetch-data.sh $(PLAN_DATA) bookworm trixie
+
 unit:
 	$(GO) test ./...
 
-integration: build
+integration: build plan-data
 	$(GO) test -count=1 -tags integration -timeout 80m -p 1 ./...
 
 fuzz:
@@ -36,10 +44,6 @@ fuzz:
 # Benchmarks against peer tools (reprepro, aptly, sbuild, dose); prints medians and ratios.
 bench: build
 	@for s in bench/*/run.sh; do echo "== $$s"; bash $$s || exit 1; done
-
-# Quickstart: set up the machine and build hello from the Debian archive.
-quickstart: deps build
-	bash scripts/quickstart.sh
 
 clean:
 	rm -rf bin
