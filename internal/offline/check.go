@@ -46,16 +46,19 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger, rec *re
 		c.missing = append(c.missing, fmt.Sprintf("build environment %s (%s): %v (its build-dependency .debs are checked once it exists)",
 			c.rep.Env, envs.Dir(spec.Codename, spec.Arch, env.DefaultVariant), err))
 	}
+	if e != nil {
+		c.res = newResolver(cfg, logger, rec, &spec, envs, e)
+	}
 	var deps depIndex
-	for i, stage := range spec.Stages {
-		for _, it := range stage {
-			st, pkgs, err := c.checkSource(ctx, envs, e, i, it)
-			if err != nil {
-				return c.rep, err
-			}
-			c.rep.Sources = append(c.rep.Sources, st)
-			deps.add(st.Source, pkgs)
-		}
+	var errs []error
+	for _, res := range forEachItem(spec.Stages, resolveParallel(), func(stage int, it Item) itemResult { return c.checkSource(ctx, stage, it) }) {
+		errs = append(errs, res.err)
+		c.missing = append(c.missing, res.missing...)
+		c.rep.Sources = append(c.rep.Sources, res.state)
+		deps.add(res.state.Source, res.pkgs)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c.rep, err
 	}
 	if err := c.checkDebs(&deps); err != nil {
 		return c.rep, err
@@ -97,53 +100,54 @@ func (c *checker) checkPantry() {
 
 // checkSource checks one source's files and, when they and the
 // environment are there, resolves its build-dependency set offline.
-func (c *checker) checkSource(ctx context.Context, envs *env.Manager, e *env.Env, stage int, it Item) (SourceState, map[string]string, error) {
-	st := SourceState{Source: it.Source, Version: it.Version, DSC: it.DSC}
+func (c *checker) checkSource(ctx context.Context, stage int, it Item) itemResult {
+	r := itemResult{state: SourceState{Source: it.Source, Version: it.Version, DSC: it.DSC}}
+	st := &r.state
 	if it.DSC == "" && it.Tree == "" {
 		ref, err := findRef(c.pantry, it)
 		var me *archive.MissingError
 		if errors.As(err, &me) {
-			c.missing = append(c.missing, me.Items...)
-			return st, nil, nil
+			r.missing = me.Items
+			return r
 		}
 		if err != nil {
-			return st, nil, err
+			r.err = err
+			return r
 		}
 		st.Version = ref.Version
 		dir := SourceDir(c.cfg, ref)
 		if err := archive.CheckSourceCached(ref, dir); err != nil {
 			if !errors.As(err, &me) {
-				return st, nil, err
+				r.err = err
+				return r
 			}
 			for _, f := range me.Items {
-				c.missing = append(c.missing, fmt.Sprintf("%s (source %s %s)", f, ref.Package, ref.Version))
+				r.missing = append(r.missing, fmt.Sprintf("%s (source %s %s)", f, ref.Package, ref.Version))
 			}
-			return st, nil, nil
+			return r
 		}
 		d, _ := ref.DSC()
 		st.DSC = filepath.Join(dir, d.Name)
 	}
-	if e == nil {
-		return st, nil, nil
-	}
 	if c.res == nil {
-		c.res = newResolver(c.cfg, c.logger, c.rec, c.spec, envs, e)
+		return r
 	}
 	set, err := c.res.resolve(ctx, it, st.DSC)
 	if err != nil {
 		if deferrable(stage, err) {
 			st.Deferred, st.Reason = true, err.Error()
 			c.logger.Warn("build-dependencies need earlier plan stages; checked when the build reaches them", "source", it.Source)
-			return st, nil, nil
+			return r
 		}
-		return st, nil, fmt.Errorf("resolving build-dependencies of %s offline: %w", it.Source, err)
+		r.err = fmt.Errorf("resolving build-dependencies of %s offline: %w", it.Source, err)
+		return r
 	}
 	st.Packages, st.Layer = len(set.Packages), set.Layer
-	if st.Layer != "" {
-		// A kept layer holds the set: the build installs nothing.
-		return st, nil, nil
+	if st.Layer == "" {
+		// Without a kept layer the build installs the set from the cache.
+		r.pkgs = set.Packages
 	}
-	return st, set.Packages, nil
+	return r
 }
 
 // checkDebs names every package of the resolved sets whose .deb the cache

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/build"
@@ -225,3 +227,44 @@ func deferrable(stage int, err error) bool {
 }
 
 func runner(logger *slog.Logger) *run.Runner { return run.New(logger) }
+
+// itemResult is what priming or checking one item gave.
+type itemResult struct {
+	state   SourceState
+	pkgs    map[string]string
+	missing []string
+	err     error
+}
+
+// forEachItem runs fn on every item of stages, up to parallel at once
+// (each resolution is a session of its own), and returns the results in
+// plan order.
+func forEachItem(stages [][]Item, parallel int, fn func(stage int, it Item) itemResult) []itemResult {
+	type job struct {
+		stage int
+		it    Item
+	}
+	var jobs []job
+	for i, st := range stages {
+		for _, it := range st {
+			jobs = append(jobs, job{i, it})
+		}
+	}
+	out := make([]itemResult, len(jobs))
+	sem := make(chan struct{}, max(parallel, 1))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = fn(j.stage, j.it)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// resolveParallel is how many sources are resolved at once.
+func resolveParallel() int { return min(4, runtime.NumCPU()) }

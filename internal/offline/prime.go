@@ -71,15 +71,18 @@ func Prime(ctx context.Context, cfg *config.Config, logger *slog.Logger, rec *re
 	rec.Event("prime.env", map[string]any{"env": e.Name(), "created": rep.EnvCreated})
 	r := newResolver(cfg, logger, rec, &spec, envs, e)
 	var deps depIndex
-	for i, stage := range spec.Stages {
-		for _, it := range stage {
-			st, pkgs, err := primeSource(ctx, p, r, cfg, logger, rec, i, it)
-			if err != nil {
-				return rep, err
-			}
-			rep.Sources = append(rep.Sources, st)
-			deps.add(st.Source, pkgs)
-		}
+	results := forEachItem(spec.Stages, resolveParallel(), func(stage int, it Item) itemResult {
+		st, pkgs, err := primeSource(ctx, p, r, cfg, logger, rec, stage, it)
+		return itemResult{state: st, pkgs: pkgs, err: err}
+	})
+	var errs []error
+	for _, res := range results {
+		errs = append(errs, res.err)
+		rep.Sources = append(rep.Sources, res.state)
+		deps.add(res.state.Source, res.pkgs)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return rep, err
 	}
 	if err := primeDebs(ctx, p, cfg, logger, rec, &deps, spec.Arch, progress, rep); err != nil {
 		return rep, err
