@@ -98,7 +98,7 @@ func runPrime(ctx context.Context, g *globals, cfg *config.Config, rec *record.R
 		if err != nil {
 			return nil, err
 		}
-		spec.ExtraRepositories = []string{line}
+		spec.ExtraRepositories, spec.Distribution = []string{line}, s.dist
 	}
 	g.printf("priming build environment %s/%s and %d sources\n", codename, s.arch, len(args))
 	rep, err := offline.Prime(ctx, cfg, g.logger, rec, spec, g.progress())
@@ -145,7 +145,7 @@ func (s *buildSession) offlineSpec(codename string, stages [][]*buildTarget, arg
 func (s *buildSession) offlineCheck(ctx context.Context, codename string, stages [][]*buildTarget, args []string) error {
 	spec := s.offlineSpec(codename, stages, args)
 	if published(s.cfg, s.dist) {
-		spec.ExtraRepositories = []string{s.repo.AptSourceLine(s.dist)}
+		spec.ExtraRepositories, spec.Distribution = []string{s.repo.AptSourceLine(s.dist)}, s.dist
 	}
 	s.g.printf("checking that everything the offline build needs is here\n")
 	rep, err := offline.Check(ctx, s.cfg, s.g.logger, s.rec, spec)

@@ -60,6 +60,7 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger, rec *re
 	if err := errors.Join(errs...); err != nil {
 		return c.rep, err
 	}
+	deps.dropLocal(cfg, spec.Distribution, spec.Arch)
 	if err := c.checkDebs(&deps); err != nil {
 		return c.rep, err
 	}

@@ -39,6 +39,10 @@ type Spec struct {
 	// ExtraRepositories are apt source lines the builds add (packyard's own
 	// repository once it is published).
 	ExtraRepositories []string
+	// Distribution is packyard's own distribution the builds publish to
+	// and install from: its packages need no cached .deb (apt reads them
+	// from the local repository, offline too).
+	Distribution string
 }
 
 // Item is one source package to build: a name (and exact version, "" for
@@ -189,6 +193,31 @@ func (x *depIndex) neededBy(id archive.PackageID) string {
 	s := append([]string(nil), x.by[archive.PackageID{Package: id.Package, Version: id.Version}]...)
 	sort.Strings(s)
 	return strings.Join(s, ", ")
+}
+
+// dropLocal removes the packages that packyard's own repository has for
+// dist (name and version), read from its published Packages indexes.
+func (x *depIndex) dropLocal(cfg *config.Config, dist, arch string) {
+	if dist == "" || len(x.by) == 0 {
+		return
+	}
+	comps := []string{"main"}
+	if d := cfg.Distribution(strings.SplitN(dist, "-", 2)[0]); d != nil && len(d.Components) > 0 {
+		comps = d.Components
+	}
+	for _, c := range comps {
+		dir := filepath.Join(cfg.WorkspaceDir().Repo(), "dists", dist, c, "binary-"+arch)
+		for _, name := range []string{"Packages", "Packages.xz", "Packages.gz"} {
+			paras, err := archive.LoadIndexFile(filepath.Join(dir, name))
+			if err != nil {
+				continue
+			}
+			for _, p := range paras {
+				delete(x.by, archive.PackageID{Package: p.Get("Package"), Version: p.Get("Version")})
+			}
+			break
+		}
+	}
 }
 
 // unresolved returns the ids that refs does not contain.

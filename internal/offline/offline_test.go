@@ -102,3 +102,23 @@ func TestPrimeRefusesOffline(t *testing.T) {
 		t.Errorf("Refresh offline = %v; want ErrNeedsNetwork", err)
 	}
 }
+
+func TestDropLocal(t *testing.T) {
+	cfg := config.Default(t.TempDir(), "bookworm", "amd64", nil)
+	dist := cfg.DistributionName("bookworm", "unstable")
+	dir := filepath.Join(cfg.WorkspaceDir().Repo(), "dists", dist, "main", "binary-amd64")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	idx := "Package: libfoo1\nVersion: 2.0-1\nArchitecture: amd64\n\nPackage: foo-data\nVersion: 2.0-1\nArchitecture: all\n"
+	if err := os.WriteFile(filepath.Join(dir, "Packages"), []byte(idx), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var x depIndex
+	x.add("bar", map[string]string{"libfoo1": "2.0-1", "foo-data": "1.0-1", "make": "4.3-4.1"})
+	x.dropLocal(cfg, dist, "amd64")
+	want := []archive.PackageID{{Package: "foo-data", Version: "1.0-1"}, {Package: "make", Version: "4.3-4.1"}}
+	if got := x.ids(); !slices.Equal(got, want) {
+		t.Errorf("after dropLocal ids() = %v; want %v (only the local repository's exact version dropped)", got, want)
+	}
+}

@@ -84,6 +84,7 @@ func Prime(ctx context.Context, cfg *config.Config, logger *slog.Logger, rec *re
 	if err := errors.Join(errs...); err != nil {
 		return rep, err
 	}
+	deps.dropLocal(cfg, spec.Distribution, spec.Arch)
 	if err := primeDebs(ctx, p, cfg, logger, rec, &deps, spec.Arch, progress, rep); err != nil {
 		return rep, err
 	}
