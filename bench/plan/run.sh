@@ -76,7 +76,7 @@ check-all over bookworm main amd64 ($(wc -l <"$tmp/dose.broken") unsatisfiable s
   packyard check-all   median wall ${ours_wall}s  cpu ${ours_cpu}s  ($runs runs, loading and parsing included)
   speedup              wall $(awk -v a="$dose_wall" -v b="$ours_wall" 'BEGIN { printf "%.1fx", a / b }')  cpu $(awk -v a="$dose_cpu" -v b="$ours_cpu" 'BEGIN { printf "%.1fx", a / b }')
   same unsatisfiable set: $agree
-plan $target from trixie for bookworm (full closure, $(grep -c '^  [a-z]' "$tmp/plan.out" || true) items)
+plan $target from trixie for bookworm (full closure, $(grep -cE '^  [a-z].*  (target|build-dependency)' "$tmp/plan.out" || true) items)
   $plan_line
 REPORT
 [ "$agree" = yes ]

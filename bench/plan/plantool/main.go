@@ -86,7 +86,7 @@ func main() {
 		pl, perr = p.Plan(targets)
 		times = append(times, time.Since(t))
 	}
-	fmt.Fprintf(os.Stderr, "load %v compile %v plan %v (median of %d)\n", t1.Sub(t0), t2.Sub(t1), median(times), len(times))
+	fmt.Fprintf(os.Stderr, "load %v compile %v plan %v first, %v median of %d\n", t1.Sub(t0), t2.Sub(t1), times[0], median(times), len(times))
 	if pl != nil {
 		switch {
 		case *asJSON:
