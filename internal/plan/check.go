@@ -50,6 +50,13 @@ type CheckReport struct {
 	Results []CheckResult
 	Checked int
 	Broken  int
+	Stats   SolverStats
+}
+
+// SolverStats counts the solver's work: conflicts met, decisions made,
+// checks that needed a search from scratch, and base installations built.
+type SolverStats struct {
+	Conflicts, Decisions, Fallbacks, BaseBuilds int
 }
 
 // sourceReq is a source package's build-dependencies compiled against a
@@ -155,12 +162,22 @@ func (u *Universe) CheckAll(sources []*SourcePackage, opts CheckOptions) *CheckR
 	active := activeProfiles(opts.Profiles)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var stats SolverStats
 	const chunk = 64
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s := u.newSolver()
+			defer func() {
+				mu.Lock()
+				stats.Conflicts += s.Conflicts
+				stats.Decisions += s.Decisions
+				stats.Fallbacks += s.Fallbacks
+				stats.BaseBuilds += s.BaseBuilds
+				mu.Unlock()
+			}()
 			for {
 				start := int(next.Add(chunk)) - chunk
 				if start >= len(todo) {
@@ -173,7 +190,7 @@ func (u *Universe) CheckAll(sources []*SourcePackage, opts CheckOptions) *CheckR
 		}()
 	}
 	wg.Wait()
-	rep := &CheckReport{Results: results, Checked: len(results)}
+	rep := &CheckReport{Results: results, Checked: len(results), Stats: stats}
 	for _, r := range results {
 		if !r.Satisfiable {
 			rep.Broken++

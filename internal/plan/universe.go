@@ -31,7 +31,8 @@ type Universe struct {
 	byName      map[string][]int32 // sorted by version, newest first
 	provides    map[string][]provide
 
-	cache sync.Map // candKey -> []int32
+	mu    sync.RWMutex
+	cache map[candKey][]int32
 
 	problem        *solver.Problem
 	varRoot        int32 // forced true; requires the Essential packages
@@ -70,6 +71,7 @@ func newUniverse(arch string, noEssential int, layers ...[]*BinaryPackage) *Univ
 		Arch:        arch,
 		byName:      map[string][]int32{},
 		provides:    map[string][]provide{},
+		cache:       map[candKey][]int32{},
 	}
 	for li, layer := range layers {
 		for _, b := range layer {
@@ -118,11 +120,16 @@ func (u *Universe) Candidates(p Possibility) []int32 {
 	if k.qual == "native" || k.qual == u.Arch {
 		k.qual = ""
 	}
-	if c, ok := u.cache.Load(k); ok {
-		return c.([]int32)
+	u.mu.RLock()
+	c, ok := u.cache[k]
+	u.mu.RUnlock()
+	if ok {
+		return c
 	}
-	c := u.candidates(k)
-	u.cache.Store(k, c)
+	c = u.candidates(k)
+	u.mu.Lock()
+	u.cache[k] = c
+	u.mu.Unlock()
 	return c
 }
 

@@ -53,7 +53,7 @@ func main() {
 	rep := u.CheckAll(srcs, plan.CheckOptions{Workers: *workers})
 	t3 := time.Now()
 	if *timing {
-		fmt.Fprintf(os.Stderr, "load %v compile %v check %v total %v\n", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t3.Sub(t0))
+		fmt.Fprintf(os.Stderr, "load %v compile %v check %v total %v; solver %+v\n", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t3.Sub(t0), rep.Stats)
 	}
 	for _, r := range rep.Results {
 		if r.Satisfiable {

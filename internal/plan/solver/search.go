@@ -11,6 +11,7 @@ func (s *Solver) SetBase(assumptions []Lit) bool {
 }
 
 func (s *Solver) buildBase() bool {
+	s.BaseBuilds++
 	s.reset()
 	if s.broken {
 		return false
@@ -34,13 +35,15 @@ func (s *Solver) Solve(lit Lit, temp Temp) bool {
 	if s.baseLevel < 0 && !s.baseUnsat {
 		s.baseUnsat = !s.buildBase()
 	}
-	if s.baseLevel >= 0 && s.assign[temp.Var] != 0 {
-		// The temporary constraints would apply to a variable the base
-		// already decided: search in full instead.
-		s.baseLevel = -1
-	}
 	if s.baseLevel >= 0 {
 		s.backtrack(s.baseLevel)
+		if s.assign[temp.Var] != 0 {
+			// The temporary constraints would apply to a variable the
+			// base already decided: search in full instead.
+			s.baseLevel = -1
+		}
+	}
+	if s.baseLevel >= 0 {
 		for c := s.tempStart; c < int32(len(s.dead)); c++ {
 			s.dead[c] = true
 		}
@@ -60,6 +63,7 @@ func (s *Solver) Solve(lit Lit, temp Temp) bool {
 	}
 	// Full search from level 0 with the base assumptions and lit as
 	// assumptions; the base is rebuilt by the next Solve.
+	s.Fallbacks++
 	first := s.first
 	s.reset()
 	if s.broken {

@@ -47,8 +47,10 @@ type Solver struct {
 	first     Conflict
 
 	// Stats.
-	Conflicts int
-	Decisions int
+	Conflicts  int
+	Decisions  int
+	Fallbacks  int // Solves that needed a full search
+	BaseBuilds int
 }
 
 type watch struct {
@@ -335,8 +337,13 @@ func (s *Solver) backtrack(lvl int32) {
 	s.trailLim = s.trailLim[:lvl]
 	s.qhead = lim
 	// A requirement scanned earlier may have been satisfied by an
-	// assignment just undone: rescan from the start.
-	s.scanPos = 0
+	// assignment just undone: rescan, from the end of the base when it is
+	// intact (its requirements are satisfied within its own levels).
+	if s.baseLevel >= 0 && lvl >= s.baseLevel {
+		s.scanPos = min(s.scanPos, s.baseTrail)
+	} else {
+		s.scanPos = 0
+	}
 }
 
 func (s *Solver) addClause(lits []Lit) int32 {
