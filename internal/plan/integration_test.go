@@ -56,13 +56,25 @@ func load(t *testing.T, dir, suite string) ([]*plan.BinaryPackage, []*plan.Sourc
 }
 
 // TestIntegrationCheckAllAgreesWithDose runs dose-builddebcheck and
-// CheckAll on bookworm main amd64 and compares the unsatisfiable sources.
+// CheckAll on main amd64 of bookworm (and trixie when present) and compares
+// the unsatisfiable sources.
 func TestIntegrationCheckAllAgreesWithDose(t *testing.T) {
 	dir := dataDir(t, "bookworm")
 	if err := run.Require("dose-builddebcheck"); err != nil {
 		t.Skip(err)
 	}
-	pkgs, srcsPath := filepath.Join(dir, "bookworm", "Packages"), filepath.Join(dir, "bookworm", "Sources")
+	for _, suite := range []string{"bookworm", "trixie"} {
+		t.Run(suite, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(dir, suite, "Sources")); err != nil {
+				t.Skipf("no %s indexes", suite)
+			}
+			checkAgainstDose(t, dir, suite)
+		})
+	}
+}
+
+func checkAgainstDose(t *testing.T, dir, suite string) {
+	pkgs, srcsPath := filepath.Join(dir, suite, "Packages"), filepath.Join(dir, suite, "Sources")
 	var out bytes.Buffer
 	start := time.Now()
 	err := run.New(slog.New(slog.DiscardHandler)).Run(context.Background(), run.Cmd{
@@ -77,7 +89,7 @@ func TestIntegrationCheckAllAgreesWithDose(t *testing.T) {
 	want := doseBroken(t, out.Bytes())
 
 	start = time.Now()
-	bins, srcs := load(t, dir, "bookworm")
+	bins, srcs := load(t, dir, suite)
 	rep := plan.NewUniverse("amd64", bins).CheckAll(srcs, plan.CheckOptions{})
 	ourTime := time.Since(start)
 	var got []string
@@ -91,8 +103,8 @@ func TestIntegrationCheckAllAgreesWithDose(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("CheckAll broken = %v\ndose broken = %v", got, want)
 	}
-	if rep.Checked != doseChecked(t, out.Bytes()) {
-		t.Errorf("CheckAll checked %d sources; dose checked %d", rep.Checked, doseChecked(t, out.Bytes()))
+	if n := doseChecked(t, out.Bytes()); rep.Checked != n {
+		t.Errorf("CheckAll checked %d sources; dose checked %d", rep.Checked, n)
 	}
 	t.Logf("%d sources, %d broken; dose %v, CheckAll (with loading) %v: %.1fx", rep.Checked, len(got), doseTime, ourTime, doseTime.Seconds()/ourTime.Seconds())
 }
