@@ -72,7 +72,7 @@ aptly_run() { # aptly EXTRA-PUBLISH-FLAGS
 parts=${PARTS:-add big}
 declare -A res
 median() { # median COLUMN <<< "lines"
-  sort -n -k"$1" | awk -v c="$1" '{v[NR]=$c} END{ if (NR%2) printf "%.3f", v[(NR+1)/2]; else printf "%.3f", (v[NR/2]+v[NR/2+1])/2 }'
+  awk NF | sort -n -k"$1" | awk -v c="$1" '{v[NR]=$c} END{ if (NR%2) printf "%.3f", v[(NR+1)/2]; else printf "%.3f", (v[NR/2]+v[NR/2+1])/2 }'
 }
 if [[ " $parts " == *" add "* ]]; then
 echo "== 1,200 real .debs ($(du -sh "$debs" | cut -f1)), add + signed publish, $runs runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"

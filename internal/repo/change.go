@@ -9,14 +9,10 @@ import (
 	"pault.ag/go/debian/version"
 )
 
-// change runs one edit of t under its lock and the shared pool lock, then
-// publishes the result. Errors from fn that wrap ErrBadInput (or the other
-// typed refusals) are returned as they are; everything else wraps ErrPublish.
-func (r *Repo) change(ctx context.Context, t *target, reason string, fn func(x *txn) error) error {
-	_, err := r.changeManifest(ctx, t, reason, fn)
-	return err
-}
-
+// changeManifest runs one edit of t under its lock and the shared pool
+// lock, then publishes the result. Errors from fn that wrap ErrBadInput (or
+// the other typed refusals) are returned as they are; everything else wraps
+// ErrPublish.
 func (r *Repo) changeManifest(ctx context.Context, t *target, reason string, fn func(x *txn) error) (*manifest, error) {
 	unlockPool, err := r.lockFile(ctx, "pool.lock", true)
 	if err != nil {

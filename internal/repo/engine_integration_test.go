@@ -306,6 +306,13 @@ func TestCrashChild(t *testing.T) {
 	}
 	r := openCrashRepo(t, ws)
 	r.grace = 0
+	if point := os.Getenv("PACKYARD_CRASH_POINT"); point != "" {
+		r.hook = func(p string) {
+			if p == point {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
+	}
 	in := filepath.Join(ws, "in")
 	ctx := context.Background()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
@@ -353,18 +360,31 @@ func TestKillNine(t *testing.T) {
 	if testing.Short() {
 		cycles = 20
 	}
+	// First a kill at each named point of publish and gc, then at random
+	// moments.
+	points := []string{"before-swap", "after-swap", "gc-dist", "gc-pool", "gc-store"}
 	var gens []int
-	for i := 0; i < cycles; i++ {
+	for i := 0; i < cycles+len(points); i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "PACKYARD_CRASH_WORKSPACE="+ws)
+		if i < len(points) {
+			cmd.Env = append(cmd.Env, "PACKYARD_CRASH_POINT="+points[i])
+		}
 		stdout, err := cmd.StdoutPipe()
 		must(t, err)
 		must(t, cmd.Start())
 		ready := make([]byte, 6)
 		io.ReadFull(stdout, ready) // "ready\n": the child is publishing now
-		time.Sleep(time.Duration(rng.Intn(300)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		if i < len(points) {
+			// The child kills itself at the point (or runs into the timeout).
+			timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Signal(syscall.SIGKILL) })
+			cmd.Wait()
+			timer.Stop()
+		} else {
+			time.Sleep(time.Duration(rng.Intn(300)) * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+		}
 		if i%4 == 0 {
 			apt.checkUpdate(t)
 		}
