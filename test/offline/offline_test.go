@@ -182,7 +182,7 @@ func TestOfflineMissingDebFailsEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Rename(aside, victim) })
-	before := treeState(t, filepath.Join(h.ws, "repo"))
+	before := published(t, h.ws)
 
 	res := h.run(t, true, append([]string{"build", "--offline"}, targets...)...)
 	if res.code != 5 {
@@ -197,7 +197,7 @@ func TestOfflineMissingDebFailsEarly(t *testing.T) {
 	if n := strings.Count(res.stderr, "\n  "); n != 1 {
 		t.Errorf("stderr lists %d missing items; want exactly 1:\n%s", n, res.stderr)
 	}
-	if after := treeState(t, filepath.Join(h.ws, "repo")); after != before {
+	if after := published(t, h.ws); after != before {
 		t.Errorf("repository changed by a failed offline build")
 	}
 	events := runEvents(t, h.ws, "build")
@@ -322,6 +322,13 @@ func runEvents(t *testing.T, ws, command string) map[string]int {
 		}
 	}
 	return counts
+}
+
+// published is the state of what packyard's repository publishes: its
+// dists/ and pool/ trees (opening the repository may write bookkeeping
+// files of its own elsewhere).
+func published(t *testing.T, ws string) string {
+	return treeState(t, filepath.Join(ws, "repo", "dists")) + treeState(t, filepath.Join(ws, "repo", "pool"))
 }
 
 // treeState hashes the names and contents of every file and symlink below
