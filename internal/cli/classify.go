@@ -36,7 +36,7 @@ func classify(err error) (int, string) {
 	case errors.As(err, &me):
 		return ExitUnsatisfied, "add an archive that provides the missing packages, or build them first"
 	case errors.Is(err, archive.ErrMissing):
-		return ExitUnsatisfied, "nothing was built; fetch what is listed while online with the command named above, then retry"
+		return ExitUnsatisfied, "fetch what is listed while online with the command named above, then retry"
 	case errors.Is(err, archive.ErrSourceNotFound), errors.Is(err, plan.ErrSourceNotFound):
 		return ExitNotFound, "check the source package name (not a binary package name) or run 'packyard refresh'"
 	case errors.Is(err, archive.ErrNotRefreshed):
