@@ -10,6 +10,9 @@
 #       aptly     repo add, then publish repo (gpg)
 #     once without Contents indexes (reprepro makes none; aptly -skip-contents;
 #     packyard skip-contents) and once with them (aptly's and packyard's default).
+#     packyard runs both copying its inputs (repo.Add's default, what
+#     reprepro does) and hard-linking them (AddOptions.LinkInputs, what
+#     aptly's repo add does when the files are on the same filesystem).
 #  2. One package is added to a generated suite of 60,000 packages and the
 #     suite republished (wall time of the call, and peak RSS of the process).
 #
@@ -47,9 +50,9 @@ t() {
 # sum2 "w c" "w c": add two timings.
 sum2() { echo "$1 $2" | awk '{printf "%.3f %.3f\n", $1+$3, $2+$4}'; }
 
-packyard() { # packyard CONTENTS
+packyard() { # packyard CONTENTS [LINK]
   rm -rf "$work/py"
-  t "$br" add -contents="$1" -workspace "$work/py" "$debs"
+  t "$br" add -contents="$1" -link="${2:-false}" -workspace "$work/py" "$debs"
 }
 reprepro_run() {
   rm -rf "$work/rp"; mkdir -p "$work/rp/conf"
@@ -78,6 +81,7 @@ if [[ " $parts " == *" add "* ]]; then
 echo "== 1,200 real .debs ($(du -sh "$debs" | cut -f1)), add + signed publish, $runs runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$runs"); do
   res[py_nc]+="$(packyard false)"$'\n'
+  res[py_ln]+="$(packyard false true)"$'\n'
   res[rp_nc]+="$(reprepro_run)"$'\n'
   res[ap_nc]+="$(aptly_run -skip-contents)"$'\n'
   res[py_c]+="$(packyard true)"$'\n'
@@ -91,14 +95,18 @@ row() { # row LABEL KEY BASEKEY
   printf '%-34s wall %8.3f s  cpu %8.3f s  packyard is %5.1fx faster (wall), %5.1fx (cpu)\n' "$1" "$w" "$c" \
     "$(awk -v a="$w" -v b="$bw" 'BEGIN{print a/b}')" "$(awk -v a="$c" -v b="$bc" 'BEGIN{print a/b}')"
 }
-echo "-- without Contents"
+echo "-- without Contents; packyard copies its inputs (repo.Add), like reprepro"
 row "packyard (skip-contents)" py_nc py_nc
 row "reprepro includedeb+export" rp_nc py_nc
 row "aptly add+publish -skip-contents" ap_nc py_nc
+echo "-- without Contents; packyard hard-links its inputs (AddOptions.LinkInputs), as aptly's repo add does"
+row "packyard (skip-contents, link)" py_ln py_ln
+row "reprepro includedeb+export" rp_nc py_ln
+row "aptly add+publish -skip-contents" ap_nc py_ln
 echo "-- with Contents-amd64"
 row "packyard" py_c py_c
 row "aptly add+publish" ap_c py_c
-for k in py_nc rp_nc ap_nc py_c ap_c; do printf '%s: %s\n' "$k" "$(tr '\n' ';' <<<"${res[$k]}")"; done
+for k in py_nc py_ln rp_nc ap_nc py_c ap_c; do printf '%s: %s\n' "$k" "$(tr '\n' ';' <<<"${res[$k]}")"; done
 fi
 [[ " $parts " == *" big "* ]] || exit 0
 
