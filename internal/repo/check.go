@@ -18,6 +18,8 @@ import (
 	"github.com/packyard/packyard/internal/sign"
 )
 
+var _ Signer = (*sign.Key)(nil)
+
 // ErrCheckFailed is returned by Check when it found problems.
 var ErrCheckFailed = errors.New("repository check failed")
 

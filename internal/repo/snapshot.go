@@ -32,8 +32,8 @@ func (r *Repo) snapshotPath(name string) string {
 }
 
 // CreateSnapshot records the current generation of dist as snapshot name.
-// Names are letters, digits and ._+~- (no slash); an existing name is
-// refused (*VersionError is not used: the error wraps ErrBadInput).
+// Names are letters, digits and ._+~- (no slash); a bad or existing name
+// gives a *FileError wrapping ErrBadInput.
 func (r *Repo) CreateSnapshot(ctx context.Context, dist, name string) (*Snapshot, error) {
 	if !snapshotName.MatchString(name) {
 		return nil, &FileError{Path: name, Err: errors.New("snapshot names are letters, digits and ._+~- only")}
