@@ -21,6 +21,7 @@ func main() {
 	explain := flag.Bool("explain", false, "print reasons as JSON")
 	workers := flag.Int("j", 0, "workers (0: all CPUs)")
 	timing := flag.Bool("timing", false, "print phase timings on stderr")
+	firstAlt := flag.Bool("first-alternative", false, "only the first alternative of build-dependencies (dose --deb-emulate-sbuild)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -50,7 +51,7 @@ func main() {
 	t1 := time.Now()
 	u := plan.NewUniverse(*arch, bins)
 	t2 := time.Now()
-	rep := u.CheckAll(srcs, plan.CheckOptions{Workers: *workers})
+	rep := u.CheckAll(srcs, plan.CheckOptions{Workers: *workers, FirstAlternative: *firstAlt})
 	t3 := time.Now()
 	if *timing {
 		fmt.Fprintf(os.Stderr, "load %v compile %v check %v total %v; solver %+v\n", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t3.Sub(t0), rep.Stats)
