@@ -141,6 +141,11 @@ func (st *planState) add(src *SourcePackage, reason string) *Item {
 	for name := range seen {
 		it.Binaries = append(it.Binaries, name)
 	}
+	if len(it.Binaries) == 0 {
+		// A source from outside the archives (a .dsc, a source tree):
+		// its Binary field says what it builds.
+		it.Binaries = append(it.Binaries, src.Binaries...)
+	}
 	sort.Strings(it.Binaries)
 	st.items = append(st.items, it)
 	st.byName[src.Package] = it

@@ -230,3 +230,24 @@ func TestPlanLocalWins(t *testing.T) {
 		t.Fatalf("Plan(app) with SkipLocal = %d items, %v; want 3", len(pl.Items), err)
 	}
 }
+
+// A target given as a source package (from a .dsc or a source tree) is
+// planned with its build-dependency closure like a named one.
+func TestPlanGivenSource(t *testing.T) {
+	p := plan.NewPlanner(backportInput(t), plan.Options{BuildDeps: true})
+	dsc := mustSrc(t, "Source: mine\nVersion: 0.1-1\nArchitecture: any\nBinary: mine-tools\nBuild-Depends: libfoo-dev (>= 2)")
+	pl, err := p.Plan([]plan.Target{{Source: dsc}})
+	if err != nil {
+		t.Fatalf("Plan(mine) error %v", err)
+	}
+	var got []string
+	for _, it := range pl.Items {
+		got = append(got, it.Source)
+	}
+	if diff := cmp.Diff([]string{"bar", "foo", "mine"}, got); diff != "" {
+		t.Errorf("Plan(mine) order differs (-want +got):\n%s", diff)
+	}
+	if last := pl.Items[len(pl.Items)-1]; len(last.Binaries) != 1 || last.Binaries[0] != "mine-tools" {
+		t.Errorf("mine binaries = %v; want [mine-tools]", last.Binaries)
+	}
+}
