@@ -332,10 +332,11 @@ func published(t *testing.T, ws string) string {
 }
 
 // treeState hashes the names and contents of every file and symlink below
-// root ("" for a missing root).
+// root ("" for a missing root or one without files).
 func treeState(t *testing.T, root string) string {
 	t.Helper()
 	h := sha256.New()
+	files := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -344,6 +345,7 @@ func treeState(t *testing.T, root string) string {
 			// Opening the repository creates its (empty) directories.
 			return nil
 		}
+		files++
 		rel, _ := filepath.Rel(root, p)
 		fmt.Fprintf(h, "%s %v\n", rel, d.Type())
 		if d.Type().IsRegular() {
@@ -359,7 +361,7 @@ func treeState(t *testing.T, root string) string {
 		}
 		return nil
 	})
-	if os.IsNotExist(err) {
+	if os.IsNotExist(err) || err == nil && files == 0 {
 		return ""
 	}
 	if err != nil {
