@@ -193,7 +193,9 @@ func (x *txn) checkNewer(name, newV, oldV string) error {
 // refOf describes a Packages stanza.
 func refOf(st []byte, comp string) PackageRef {
 	ref := PackageRef{Package: fieldOf(st, "Package"), Version: fieldOf(st, "Version"), Architecture: fieldOf(st, "Architecture"), Component: comp, Filename: fieldOf(st, "Filename")}
-	if ref.Architecture == "" { // a Sources stanza
+	// A Sources stanza has a Directory field (and an Architecture field
+	// such as "any" from the .dsc); a Packages stanza never has one.
+	if dir := fieldOf(st, "Directory"); dir != "" || ref.Architecture == "" {
 		ref.Architecture, ref.Source, ref.Filename = "source", ref.Package, fieldOf(st, "Directory")
 		return ref
 	}

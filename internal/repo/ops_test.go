@@ -3,6 +3,9 @@ package repo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -161,5 +164,35 @@ Depends: nowhere
 		if got[ok] != "" {
 			t.Errorf("Uninstallable has %s (%s); want installable", ok, got[ok])
 		}
+	}
+}
+
+// TestMigrateKeepsSource checks that a migration moves the source package
+// with its binaries, also when the .dsc names an Architecture (as real ones do).
+func TestMigrateKeepsSource(t *testing.T) {
+	r, _ := newTestRepo(t)
+	ctx := context.Background()
+	in := t.TempDir()
+	tarball := filepath.Join(in, "lib_1.0.orig.tar.gz")
+	os.WriteFile(tarball, []byte("not really a tarball"), 0o644)
+	sum, _ := sumFile(tarball)
+	dsc := filepath.Join(in, "lib_1.0.dsc")
+	os.WriteFile(dsc, []byte(fmt.Sprintf("Format: 3.0 (native)\nSource: lib\nBinary: lib\nArchitecture: any\nVersion: 1.0\nChecksums-Sha256:\n %s %d lib_1.0.orig.tar.gz\nFiles:\n %s %d lib_1.0.orig.tar.gz\n", sum.SHA256, sum.Size, sum.MD5, sum.Size)), 0o644)
+	if _, err := r.Add(ctx, testDist, dsc, writeTestDeb(t, in, "lib", "1.0", "amd64", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Migrate(ctx, "lib", testDist, testTesting); err != nil {
+		t.Fatalf("Migrate = %v", err)
+	}
+	list, err := r.List(ctx, testTesting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range list {
+		got = append(got, p.Package+"/"+p.Architecture)
+	}
+	if want := "lib/amd64 lib/source"; strings.Join(got, " ") != want {
+		t.Errorf("testing after migrate = %q; want %q", strings.Join(got, " "), want)
 	}
 }
