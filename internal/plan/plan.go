@@ -16,9 +16,11 @@ var ErrSourceNotFound = errors.New("source package not found")
 // SourceArchive is a place sources can be built from: an archive suite's
 // Sources (the target distribution's own, or another one such as trixie for
 // backports to bookworm) with the Packages built from them, which predict
-// the binaries each source will produce. Without Binaries, a source is
-// assumed to produce the packages of its Binary field at its own version
-// with no dependencies.
+// the binaries each source will produce (their versioned dependencies on
+// shared libraries the target has are relaxed, as a rebuild would relink).
+// Without Binaries, a source is assumed to produce the packages of its
+// Binary field at its own version with no dependencies. NewPlanner sets the
+// Origin of sources that have none to Name.
 type SourceArchive struct {
 	Name     string
 	Sources  []*SourcePackage
@@ -30,7 +32,11 @@ type Input struct {
 	Arch     string           // native architecture, e.g. "amd64"
 	Local    []*BinaryPackage // packyard's own repository: wins over Binaries
 	Binaries []*BinaryPackage // the target distribution's binary indexes
-	Archives []SourceArchive  // where targets and missing build-dependencies come from, in priority order
+	// Archives are where targets and missing build-dependencies come
+	// from, in priority order: a target name is taken from the first
+	// archive that has it (packyard's own sources first, then --from for a
+	// backport, then the target distribution).
+	Archives []SourceArchive
 }
 
 // Options change how a plan is made.
