@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +37,11 @@ type buildOptions struct {
 	validatePlan bool
 	from         string
 	skipLocal    bool
+	builder      string
+	source       bool
+	keep         bool
+	lintian      string
+	reproducible bool
 }
 
 func newBuild(g *globals) *cobra.Command {
@@ -78,6 +84,12 @@ the results to <codename>-<id>-<suite>.`,
 	f.BoolVar(&o.validatePlan, "validate-plan", false, "plan, print the plan, and stop")
 	f.StringVar(&o.from, "from", "", "codename whose Sources provide targets and missing build-dependencies (default: the build codename)")
 	f.BoolVar(&o.skipLocal, "skip-local", false, "plan without packyard's own repository")
+	f.StringVar(&o.builder, "builder", "", "dpkg (dpkg-buildpackage in a bwrap session) or sbuild (sbuild --chroot-mode=unshare); default build.builder")
+	f.BoolVar(&o.source, "source", false, "include the source package in the .changes")
+	f.BoolVar(&o.keep, "keep", false, "keep a failed build's session for 'packyard env shell --session'")
+	f.StringVar(&o.lintian, "lintian", "", "run lintian on the result (report kept with the run); fail the build on tags of this severity: none, error or warning")
+	f.Lookup("lintian").NoOptDefVal = "none"
+	f.BoolVar(&o.reproducible, "verify-reproducible", false, "build twice (other path, other time) and list the .debs that differ")
 	return cmd
 }
 
@@ -288,10 +300,13 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 	if published(s.cfg, s.dist) {
 		req.ExtraRepositories = []string{s.repo.AptSourceLine(s.dist)}
 	}
-	builder := build.NewDpkg(s.envs, g.logger)
-	builder.CacheDir = s.cfg.WorkspaceDir().Cache()
-	g.printf("building %s (log: %s)\n", t.name, req.LogPath)
-	res, err := builder.Build(ctx, req)
+	req.Source, req.Keep = s.o.source, s.o.keep
+	builder, err := s.newBuilder()
+	if err != nil {
+		return err
+	}
+	g.printf("building %s with %s (log: %s)\n", t.name, builder.Name(), req.LogPath)
+	res, err := s.runBuilder(ctx, builder, req, t)
 	artifactsName := "artifacts.json"
 	if s.multiple {
 		artifactsName = filepath.Join("artifacts", t.name, "artifacts.json")
@@ -319,6 +334,57 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 		"generation": pub.Generation, "added": len(pub.Added)})
 	g.printf("built %s %s and published it to %s (generation %d)\n", res.Source, res.Version, s.dist, pub.Generation)
 	return nil
+}
+
+// newBuilder returns the builder chosen by --builder or the config.
+func (s *buildSession) newBuilder() (build.Builder, error) {
+	name := firstNonEmpty(s.o.builder, s.cfg.Build.Builder)
+	b, err := build.New(name, s.envs, s.g.logger)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if d, ok := b.(*build.Dpkg); ok {
+		d.CacheDir = s.cfg.WorkspaceDir().Cache()
+	}
+	return b, nil
+}
+
+// runBuilder builds req once, or twice with --verify-reproducible, then
+// runs lintian when asked. Reports are kept in the run record.
+func (s *buildSession) runBuilder(ctx context.Context, b build.Builder, req build.Request, t *buildTarget) (*build.Result, error) {
+	runner := run.New(s.g.logger)
+	var res *build.Result
+	var err error
+	if s.o.reproducible {
+		var rep *build.ReproducibilityReport
+		res, rep, err = build.VerifyReproducible(ctx, b, runner, req)
+		if rep != nil {
+			_ = s.rec.WriteJSON(filepath.Join("reports", t.name+"-reproducibility.json"), rep)
+			s.rec.Event("build.reproducibility", map[string]any{"source": t.name, "identical": len(rep.Identical), "differ": rep.Differ, "missing": rep.Missing})
+			s.g.printf("reproducibility of %s: %d identical, %d differ %v\n", t.name, len(rep.Identical), len(rep.Differ), rep.Differ)
+		}
+	} else {
+		res, err = b.Build(ctx, req)
+	}
+	if err != nil || s.o.lintian == "" {
+		return res, err
+	}
+	failOn := s.o.lintian
+	if failOn == "none" {
+		failOn = ""
+	}
+	lr, lerr := build.RunLintian(ctx, runner, res.Files, s.rec.LogPath("lintian-"+t.name+".log"), failOn)
+	if lr != nil {
+		s.rec.Event("build.lintian", map[string]any{"source": t.name, "counts": lr.Counts, "report": lr.ReportPath})
+		s.g.printf("lintian on %s: %v (report: %s)\n", t.name, lr.Counts, lr.ReportPath)
+	}
+	if lerr != nil && errors.Is(lerr, build.ErrLintian) {
+		return res, lerr
+	}
+	if lerr != nil {
+		s.g.logger.Warn("lintian did not run", "error", lerr)
+	}
+	return res, nil
 }
 
 // fetch downloads and verifies a named source from the archive: the exact

@@ -6,6 +6,7 @@ import (
 
 	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/build"
+	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/plan"
 	"github.com/packyard/packyard/internal/repo"
 	"github.com/packyard/packyard/internal/run"
@@ -45,6 +46,14 @@ func classify(err error) (int, string) {
 		return ExitFetch, "check the network and the mirror in the config, then retry"
 	case errors.Is(err, build.ErrNotSourceTree):
 		return ExitUsage, "give a .dsc, a source package name, or a directory containing debian/"
+	case errors.Is(err, build.ErrLintian):
+		return ExitBuild, "lintian found tags at the severity given to --lintian; its report is in the run's logs"
+	case errors.Is(err, build.ErrNotReproducible):
+		return ExitBuild, "the two builds differ; the report is in the run's reports/ directory"
+	case errors.Is(err, env.ErrInUse):
+		return ExitUsage, "a build session uses the environment; retry when it ends"
+	case errors.Is(err, env.ErrNotFound):
+		return ExitUsage, "create it with 'packyard env create'"
 	case errors.Is(err, build.ErrBuildFailed):
 		return ExitBuild, "read the build log named above; the repository was not changed"
 	case errors.Is(err, repo.ErrUnknownDistribution):

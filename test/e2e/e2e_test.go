@@ -97,6 +97,31 @@ func TestBuildPublishInstall(t *testing.T) {
 	root := freshRoot(t, dir, cfg)
 	installFromRepo(t, root, h.ws, line)
 
+	t.Run("admin commands", func(t *testing.T) {
+		out := h.mustRun("env", "list")
+		if !strings.Contains(out, cfg.Build.Codename+"-"+cfg.Build.Architecture+"-buildd") || !strings.Contains(out, "ok") {
+			t.Errorf("env list = %q; want the build environment, ok", out)
+		}
+		if out := h.mustRun("env", "shell", "--", "cat", "/etc/debian_version"); !strings.HasPrefix(out, "12.") {
+			t.Errorf("env shell cat /etc/debian_version = %q; want 12.x", out)
+		}
+		dist := cfg.DistributionName(cfg.Build.Codename, cfg.Build.Suite)
+		out = h.mustRun("repo", "list", dist)
+		for _, want := range []string{"hello", "libcjson1", "source"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("repo list %s lacks %s:\n%s", dist, want, out)
+			}
+		}
+		if out := h.mustRun("repo", "check"); !strings.Contains(out, ": 0 problems") {
+			t.Errorf("repo check = %q; want 0 problems", out)
+		}
+		if out := h.mustRun("pantry"); !strings.Contains(out, "ok") {
+			t.Errorf("pantry = %q", out)
+		}
+		if out := h.mustRun("plan", "hello"); !strings.Contains(out, "stage 1") {
+			t.Errorf("plan hello = %q; want a stage", out)
+		}
+	})
 	t.Run("unknown source", func(t *testing.T) {
 		_, errOut, code := h.run("build", "no-such-source-package-xyz")
 		if code != 9 {
