@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+
+	"github.com/packyard/packyard/internal/config"
 )
 
 // requireTools skips (or fails in CI) when a program is missing.
@@ -218,4 +221,42 @@ func checkSignatures(t testing.TB, r *Repo) {
 	must(t, os.WriteFile(filepath.Join(d, "sig"), sig.Bytes(), 0o644))
 	must(t, os.WriteFile(filepath.Join(d, "msg"), b.Bytes, 0o644))
 	runTool(t, "", "sqv", "--keyring", kr, filepath.Join(d, "sig"), filepath.Join(d, "msg"))
+}
+
+// TestAptUsesSnapshotAndValidUntil checks that a snapshot is an apt source
+// of its own that keeps its content after the suite moves on, and that a
+// suite with valid-for publishes a Valid-Until apt accepts.
+func TestAptUsesSnapshotAndValidUntil(t *testing.T) {
+	requireTools(t, "apt-get", "apt-cache")
+	r, _ := newTestRepo(t)
+	r.cfg.Repository.Distributions[0].Suites[2].ValidFor = config.Duration(7 * 24 * time.Hour)
+	ctx := context.Background()
+	in := t.TempDir()
+	if _, err := r.Add(ctx, testDist, writeTestDeb(t, in, "snappy", "1.0", "amd64", "")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(readPublished(t, r, "Release"), "\nValid-Until: ") {
+		t.Errorf("Release lacks Valid-Until")
+	}
+	if _, err := r.CreateSnapshot(ctx, testDist, "before-2.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Add(ctx, testDist, writeTestDeb(t, in, "snappy", "2.0", "amd64", "")); err != nil {
+		t.Fatal(err)
+	}
+	line, err := r.SnapshotSourceLine("before-2.0")
+	must(t, err)
+	for _, c := range []struct{ line, want string }{{line, "1.0"}, {r.AptSourceLine(testDist), "2.0"}} {
+		apt := newAptEnv(t, c.line)
+		apt.checkUpdate(t)
+		out, err := apt.run(t, "", "apt-cache", "policy", "snappy")
+		if err != nil || !strings.Contains(out, "Candidate: "+c.want) {
+			t.Errorf("%s: apt-cache policy: %v\n%s", c.line, err, out)
+		}
+		dl := t.TempDir()
+		if out, err := apt.run(t, dl, "apt-get", "download", "snappy"); err != nil {
+			t.Errorf("apt-get download: %v\n%s", err, out)
+		}
+	}
+	checkSignatures(t, r)
 }
