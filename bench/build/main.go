@@ -37,14 +37,15 @@ func main() {
 	runs := flag.Int("runs", 1, "builds per builder (the median is reported)")
 	sessions := flag.Int("sessions", 50, "session setups to time")
 	skipSbuild := flag.Bool("skip-sbuild", false, "skip sbuild")
+	sbuildRuns := flag.Int("sbuild-runs", 1, "sbuild builds (the median is reported)")
 	flag.Parse()
-	if err := bench(*dsc, *work, *runs, *sessions, *skipSbuild); err != nil {
+	if err := bench(*dsc, *work, *runs, *sessions, *skipSbuild, *sbuildRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "buildbench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(dsc, work string, runs, sessions int, skipSbuild bool) error {
+func bench(dsc, work string, runs, sessions int, skipSbuild bool, sbuildRuns int) error {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	archives, err := envtest.HostArchives("/etc/apt/sources.list.d")
@@ -75,30 +76,39 @@ func bench(dsc, work string, runs, sessions int, skipSbuild bool) error {
 	if _, err := dpkg.Build(ctx, req); err != nil {
 		return fmt.Errorf("warm-up build: %w", err)
 	}
-	warm, err := timeRuns(runs, func(i int) error {
+	// The two are interleaved (packyard, bare, packyard, bare, ...) so both
+	// see the same machine load; medians are compared.
+	bareRun, err := bareDpkg(ctx, e, dsc, work)
+	if err != nil {
+		return fmt.Errorf("preparing the bare chroot: %w", err)
+	}
+	var warms, bares []time.Duration
+	for i := 0; i < runs; i++ {
 		r := req
 		r.OutDir, r.LogPath = filepath.Join(work, fmt.Sprintf("dpkg-%d", i)), filepath.Join(work, fmt.Sprintf("dpkg-%d.log", i))
 		_ = os.RemoveAll(r.OutDir)
 		_ = os.Remove(r.LogPath)
-		_, err := dpkg.Build(ctx, r)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("packyard dpkg build: %w", err)
+		start := time.Now()
+		if _, err := dpkg.Build(ctx, r); err != nil {
+			return fmt.Errorf("packyard dpkg build: %w", err)
+		}
+		warms = append(warms, time.Since(start))
+		d, err := bareRun(i)
+		if err != nil {
+			return fmt.Errorf("bare dpkg-buildpackage: %w", err)
+		}
+		bares = append(bares, d)
+		fmt.Printf("  run %d: packyard %.1f s, bare %.1f s\n", i+1, warms[i].Seconds(), d.Seconds())
 	}
+	warm, bare := median(warms), median(bares)
 	fmt.Printf("packyard build (dpkg builder, warm env and layer): median %.1f s\n", warm.Seconds())
-
-	bare, err := bareDpkg(ctx, e, dsc, work, runs)
-	if err != nil {
-		return fmt.Errorf("bare dpkg-buildpackage: %w", err)
-	}
 	fmt.Printf("bare dpkg-buildpackage in a prepared chroot: median %.1f s\n", bare.Seconds())
 	fmt.Printf("ratio packyard/bare: %.2fx (target <= 1.15x)\n", warm.Seconds()/bare.Seconds())
 
 	if !skipSbuild {
 		sb := build.NewSbuild(mgr, logger)
 		sreq := req
-		sbuildTime, err := timeRuns(runs, func(i int) error {
+		sbuildTime, err := timeRuns(sbuildRuns, func(i int) error {
 			sreq.OutDir, sreq.LogPath = filepath.Join(work, fmt.Sprintf("sbuild-%d", i)), filepath.Join(work, fmt.Sprintf("sbuild-%d.log", i))
 			_ = os.RemoveAll(sreq.OutDir)
 			_ = os.Remove(sreq.LogPath)
@@ -156,16 +166,16 @@ func median(ds []time.Duration) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// bareDpkg times dpkg-buildpackage alone in a chroot prepared once (a copy
-// of the environment with the build-dependencies installed), with the same
-// user, options and SOURCE_DATE_EPOCH handling dpkg-buildpackage applies
-// by itself.
-func bareDpkg(ctx context.Context, e *env.Env, dsc, work string, runs int) (time.Duration, error) {
+// bareDpkg prepares a chroot once (a copy of the environment with the
+// build-dependencies installed) and returns a function that times
+// dpkg-buildpackage alone in it, with the same user and options
+// (dpkg-buildpackage sets SOURCE_DATE_EPOCH from the changelog itself).
+func bareDpkg(ctx context.Context, e *env.Env, dsc, work string) (func(i int) (time.Duration, error), error) {
 	r := run.New(nil)
 	chroot := filepath.Join(work, "chroot")
 	src, err := build.ReadDSC(dsc)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	dir := "/build/" + src.Source + "-" + build.UpstreamVersion(src.Version)
 	extract := func() error {
@@ -181,32 +191,34 @@ func bareDpkg(ctx context.Context, e *env.Env, dsc, work string, runs int) (time
 	if _, err := os.Stat(filepath.Join(work, "chroot.prepared")); err != nil {
 		_ = os.RemoveAll(chroot)
 		if err := r.Run(ctx, run.Cmd{Args: []string{"cp", "-a", e.Root, chroot}}); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if err := extract(); err != nil {
-			return 0, err
+			return nil, err
 		}
 		install := []string{"bwrap", "--bind", chroot, "/", "--proc", "/proc", "--dev", "/dev",
 			"--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf", "--setenv", "DEBIAN_FRONTEND", "noninteractive",
 			"apt-get", "build-dep", "--yes", "--no-install-recommends", dir}
 		if err := r.Run(ctx, run.Cmd{Args: install}); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if err := os.WriteFile(filepath.Join(work, "chroot.prepared"), nil, 0o644); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	script := fmt.Sprintf(`mount -t proc proc %[1]s/proc && mount --rbind /dev %[1]s/dev && exec chroot %[1]s setpriv --reuid=%[2]d --regid=%[3]d --clear-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent LANG=C.UTF-8 sh -c 'cd %[4]s && exec dpkg-buildpackage --no-sign --root-command=fakeroot --build=binary'`,
 		chroot, env.BuildUID, env.BuildGID, dir)
-	return timeRuns(runs, func(i int) error {
+	return func(i int) (time.Duration, error) {
 		if err := extract(); err != nil {
-			return err
+			return 0, err
 		}
 		log, err := os.Create(filepath.Join(work, fmt.Sprintf("bare-%d.log", i)))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		defer log.Close()
-		return r.Run(ctx, run.Cmd{Args: []string{"unshare", "--mount", "--propagation", "private", "sh", "-c", script}, Log: log})
-	})
+		start := time.Now()
+		err = r.Run(ctx, run.Cmd{Args: []string{"unshare", "--mount", "--propagation", "private", "sh", "-c", script}, Log: log})
+		return time.Since(start), err
+	}, nil
 }

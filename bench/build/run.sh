@@ -3,10 +3,11 @@
 # environment and build-dependency layer against bare dpkg-buildpackage in a
 # prepared chroot and sbuild --chroot-mode=unshare, all on hello's .dsc;
 # plus session setup time. Needs root and the machine's Debian mirror.
-# RUNS=n sets builds per builder (median reported); SKIP_SBUILD=1 skips sbuild.
+# RUNS=n (default 3) sets interleaved packyard/bare build pairs (medians
+# reported); SBUILD_RUNS=n (default 1) the sbuild builds; SKIP_SBUILD=1 skips sbuild.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-RUNS=${RUNS:-1}
+RUNS=${RUNS:-3}
 work=${BENCH_BUILD_DIR:-/var/tmp/packyard-bench-build}
 mkdir -p "$work/src"
 
@@ -24,6 +25,6 @@ if ! ls "$work"/src/hello_*.dsc >/dev/null 2>&1; then
   done < "$work/src/hello.list"
 fi
 dsc=$(ls "$work"/src/hello_*.dsc | head -1)
-args=(-dsc "$dsc" -work "$work" -runs "$RUNS")
+args=(-dsc "$dsc" -work "$work" -runs "$RUNS" -sbuild-runs "${SBUILD_RUNS:-1}")
 [ "${SKIP_SBUILD:-0}" = 1 ] && args+=(-skip-sbuild)
 go run ./bench/build "${args[@]}"
