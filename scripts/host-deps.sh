@@ -8,7 +8,7 @@ pkgs=(
   dose-distcheck dose-builddebcheck
   gpgv sqv apt-utils reprepro aptly
   dput xorriso debian-archive-keyring
-  ca-certificates curl xz-utils git make
+  ca-certificates curl xz-utils git make gnupg iproute2 util-linux
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -56,6 +56,14 @@ func classify(err error) (int, string) {
 		return ExitUsage, "create it with 'packyard env create'"
 	case errors.Is(err, build.ErrBuildFailed):
 		return ExitBuild, "read the build log named above; the repository was not changed"
+	case errors.Is(err, repo.ErrVersion):
+		return ExitRefused, "the version must go up (and match the suite's version rule); nothing was changed"
+	case errors.Is(err, repo.ErrUninstallable):
+		return ExitRefused, "migrate the packages it needs first; nothing was changed"
+	case errors.Is(err, repo.ErrCheckFailed):
+		return ExitCorrupt, "see the problems listed; 'packyard repo check' completes or undoes interrupted changes first"
+	case errors.Is(err, repo.ErrNotFound):
+		return ExitNotFound, "check the name with 'packyard repo list DIST'"
 	case errors.Is(err, repo.ErrUnknownDistribution):
 		return ExitUsage, "use a distribution named <codename>-<id>-<suite> from the config"
 	case errors.Is(err, repo.ErrBadInput):

@@ -19,6 +19,7 @@ const (
 	ExitNotFound    = 9  // source package not found
 	ExitBuild       = 10 // the build failed
 	ExitPublish     = 11 // publishing to the repository failed
+	ExitRefused     = 12 // the repository refused the change (version rule, installability)
 )
 
 // exitError carries an explicit exit code and a hint for the user.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/record"
 	"github.com/packyard/packyard/internal/repo"
@@ -100,6 +104,10 @@ func newRepo(g *globals) *cobra.Command {
 				}
 				return r.RollbackTo(ctx, args[0], n)
 			}),
+		repoCommand(g, "republish DIST", "Publish DIST again with the same content and a new Date (and Valid-Until)", cobra.ExactArgs(1),
+			func(ctx context.Context, r *repo.Repo, rec *record.Run, args []string) (printer, error) {
+				return r.Republish(ctx, args[0])
+			}),
 		repoCommand(g, "gc", "Delete generations, pool files and by-hash files nothing refers to any more", cobra.NoArgs,
 			func(ctx context.Context, r *repo.Repo, rec *record.Run, args []string) (printer, error) {
 				return r.GC(ctx)
@@ -154,7 +162,40 @@ func openRepo(g *globals, cfg *config.Config) (*repo.Repo, error) {
 	if err != nil {
 		return nil, withCode(ExitUsage, err, "run 'packyard init' to generate the signing key")
 	}
-	return repo.Open(cfg, key, g.logger)
+	r, err := repo.Open(cfg, key, g.logger)
+	if err != nil {
+		return nil, err
+	}
+	r.SetInstallability(nil, pantryBackground(g, cfg))
+	return r, nil
+}
+
+// pantryBackground gives migrations the upstream Packages indexes of a
+// codename from the pantry, so dependencies on Debian's packages are
+// checked against what Debian really has.
+func pantryBackground(g *globals, cfg *config.Config) repo.BackgroundFunc {
+	return func(ctx context.Context, codename, arch string) ([][]byte, error) {
+		p, err := archive.OpenPantry(cfg, g.logger)
+		if err != nil {
+			return nil, err
+		}
+		var out [][]byte
+		for _, a := range cfg.Archives {
+			for _, suite := range a.Suites {
+				if suite != codename && !strings.HasPrefix(suite, codename+"-") {
+					continue
+				}
+				for _, comp := range a.Components {
+					data, err := os.ReadFile(filepath.Join(p.SuiteDir(a.Name, suite), comp, "binary-"+arch, "Packages"))
+					if err != nil {
+						return nil, fmt.Errorf("reading %s %s %s Packages from the pantry: %w (run packyard refresh)", a.Name, suite, comp, err)
+					}
+					out = append(out, data)
+				}
+			}
+		}
+		return out, nil
+	}
 }
 
 func isNilValue(v any) bool {
