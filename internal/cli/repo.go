@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -187,8 +188,14 @@ func pantryBackground(g *globals, cfg *config.Config) repo.BackgroundFunc {
 				}
 				for _, comp := range a.Components {
 					data, err := os.ReadFile(filepath.Join(p.SuiteDir(a.Name, suite), comp, "binary-"+arch, "Packages"))
+					if errors.Is(err, os.ErrNotExist) {
+						// Without the index, dependencies found nowhere in the
+						// repository count as provided upstream.
+						g.logger.Warn("installability check without upstream index; run packyard refresh", "archive", a.Name, "suite", suite, "component", comp)
+						continue
+					}
 					if err != nil {
-						return nil, fmt.Errorf("reading %s %s %s Packages from the pantry: %w (run packyard refresh)", a.Name, suite, comp, err)
+						return nil, fmt.Errorf("reading %s %s %s Packages from the pantry: %w", a.Name, suite, comp, err)
 					}
 					out = append(out, data)
 				}
