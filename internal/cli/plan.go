@@ -131,38 +131,60 @@ func loadPlanInput(g *globals, cfg *config.Config, rec *record.Run, o *planOptio
 	}
 	sa := plan.SourceArchive{Name: pi.from, Sources: sourcePackages(srcIdx.Sources)}
 	if pi.from != pi.to {
+		// A backport: sources come from --from first, then from the
+		// target codename itself.
 		sa.Binaries = binaryPackages(srcIdx.Packages)
+		toIdx, err := p.LoadIndex(archive.Selection{Suites: toSuites, NoPackages: true})
+		if err != nil {
+			return nil, err
+		}
+		pi.input.Archives = []plan.SourceArchive{sa, {Name: pi.to, Sources: sourcePackages(toIdx.Sources), Binaries: pi.input.Binaries}}
 	} else {
 		sa.Binaries = pi.input.Binaries
+		pi.input.Archives = []plan.SourceArchive{sa}
 	}
-	pi.input.Archives = []plan.SourceArchive{sa}
 	pi.input.Local = localPackages(cfg, pi.dist, pi.arch)
 	rec.Event("plan.input", map[string]any{"binaries": len(pi.input.Binaries), "sources": len(sa.Sources),
 		"local": len(pi.input.Local), "load_ms": time.Since(start).Milliseconds()})
 	return pi, nil
 }
 
+// binaryPackages converts Packages paragraphs on all CPUs; an index with a
+// paragraph the planner cannot read is converted one by one, skipping it.
 func binaryPackages(idx []*archive.IndexData) []*plan.BinaryPackage {
 	var out []*plan.BinaryPackage
 	for _, d := range idx {
-		for _, p := range d.Paragraphs {
-			if b, err := plan.NewBinaryPackage(p); err == nil {
-				out = append(out, b)
+		bins, err := plan.BinaryPackages(d.Paragraphs)
+		if err != nil {
+			bins = bins[:0]
+			for _, p := range d.Paragraphs {
+				if b, err := plan.NewBinaryPackage(p); err == nil {
+					bins = append(bins, b)
+				}
 			}
 		}
+		out = append(out, bins...)
 	}
 	return out
 }
 
+// sourcePackages converts Sources paragraphs, each marked with its suite.
 func sourcePackages(idx []*archive.IndexData) []*plan.SourcePackage {
 	var out []*plan.SourcePackage
 	for _, d := range idx {
-		for _, p := range d.Paragraphs {
-			if s, err := plan.NewSourcePackage(p); err == nil {
-				s.Origin = d.Suite
-				out = append(out, s)
+		srcs, err := plan.SourcePackages(d.Paragraphs)
+		if err != nil {
+			srcs = srcs[:0]
+			for _, p := range d.Paragraphs {
+				if s, err := plan.NewSourcePackage(p); err == nil {
+					srcs = append(srcs, s)
+				}
 			}
 		}
+		for _, s := range srcs {
+			s.Origin = d.Suite
+		}
+		out = append(out, srcs...)
 	}
 	return out
 }
