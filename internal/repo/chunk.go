@@ -133,7 +133,7 @@ func (s chunkStore) put(text []byte, first string, count int, ss *syncSet) (chun
 		ext  string
 		data []byte
 	}{{"", text}, {".gz", gz}, {".xz", xzb}} {
-		if err := writeFileDeferred(s.path(sha, f.ext), f.data, ss); err != nil {
+		if err := writeFileFanout(s.path(sha, f.ext), f.data, ss); err != nil {
 			return ref, err
 		}
 	}

@@ -84,7 +84,7 @@ func (p pool) saveContents(sha256hex string, paths []string, ss *syncSet) error 
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	return writeFileDeferred(dst, []byte(strings.Join(paths, "\n")), ss)
+	return writeFileFanout(dst, []byte(strings.Join(paths, "\n")), ss)
 }
 
 // contentsOf returns the recorded file list of a blob, or nil.

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -117,6 +118,32 @@ func writeFileDeferred(p string, data []byte, ss *syncSet) error {
 	}
 	ss.addFile(p)
 	return nil
+}
+
+// inFanout runs op, which creates an entry in the two-hex-digit
+// subdirectory dir of a content-addressed directory; when dir is missing
+// it is created (and its parent recorded in ss) and op runs again. The
+// subdirectories are made as first used: a new repository does not pay
+// for 768 mkdirs.
+func inFanout(dir string, ss *syncSet, op func() error) error {
+	err := op()
+	if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if _, serr := os.Stat(dir); serr == nil {
+		return err // the source is missing, not dir
+	}
+	if merr := os.Mkdir(dir, 0o755); merr != nil && !errors.Is(merr, os.ErrExist) {
+		return merr
+	}
+	ss.add(dir, filepath.Dir(dir))
+	return op()
+}
+
+// writeFileFanout is writeFileDeferred into a fanout subdirectory (see
+// inFanout).
+func writeFileFanout(p string, data []byte, ss *syncSet) error {
+	return inFanout(filepath.Dir(p), ss, func() error { return writeFileDeferred(p, data, ss) })
 }
 
 // syncfsThreshold is the number of paths above which flush syncs the whole

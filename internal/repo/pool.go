@@ -140,14 +140,57 @@ func sumFile(p string) (checksums, error) {
 	}
 	defer f.Close()
 	h := newHashWriter()
-	if _, err := io.Copy(h, f); err != nil {
+	if err := copyHashing(nil, h, f, nil); err != nil {
 		return checksums{}, err
 	}
 	return h.sums(), nil
 }
 
+// copyHashing reads in to its end through one large recycled buffer,
+// feeding every chunk to h and, when dst is non-nil, writing it to dst.
+// (io.Copy from an *os.File goes through File.WriteTo, which ignores the
+// buffer given to io.CopyBuffer and allocates 32 KiB ones: eight times the
+// system calls for a large file.)
+//
+// With head non-nil, the file's first bytes (up to headSize) are copied to
+// *head, so that a package's control member can be read without reading
+// the file again.
+func copyHashing(dst io.Writer, h *hashWriter, in io.Reader, head *[]byte) error {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if head != nil && len(*head) < headSize {
+				*head = append(*head, buf[:min(n, headSize-len(*head))]...)
+			}
+			if dst != nil {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return werr
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// headSize is how much of a package file store keeps for reading its
+// control member (which follows the 132 bytes of ar and debian-binary
+// headers, and is rarely over a few tens of KiB).
+const headSize = 128 << 10
+
+// headBuffers recycles the buffers storeHead copies file heads to.
+var headBuffers = sync.Pool{New: func() any { b := make([]byte, 0, headSize); return &b }}
+
 // copyBuffers recycles the buffers files are copied and hashed through.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // pool is the content-addressed store under .packyard/store/sha256 and its
 // presentation in the Debian pool layout under pool/.
@@ -202,18 +245,27 @@ func (p pool) check(rel string, sum checksums) error {
 // change of src would change the pool, so only inputs that nobody rewrites
 // (packyard's own build results) should be linked.
 func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
+	return p.storeHead(src, ss, link, nil)
+}
+
+// storeHead is store that also copies the first bytes of src to *head
+// (see copyHashing).
+func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte) (checksums, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return checksums{}, err
 	}
 	defer in.Close()
 	if link {
-		sum, ok, err := p.storeLinked(src, in, ss)
+		sum, ok, err := p.storeLinked(src, in, ss, head)
 		if err != nil || ok {
 			return sum, err
 		}
 		if _, err := in.Seek(0, io.SeekStart); err != nil {
 			return checksums{}, err
+		}
+		if head != nil {
+			*head = (*head)[:0]
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Join(p.root, stateDir, "store", "sha256"), ".ingest-*")
@@ -227,9 +279,7 @@ func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
 		}
 	}()
 	h := newFileHasher()
-	buf := copyBuffers.Get().(*[]byte)
-	_, err = io.CopyBuffer(io.MultiWriter(tmp, h), in, *buf)
-	copyBuffers.Put(buf)
+	err = copyHashing(tmp, h, in, head)
 	if err != nil {
 		tmp.Close()
 		return checksums{}, err
@@ -246,7 +296,7 @@ func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
 	if _, err := os.Stat(blob); err == nil {
 		return sum, nil
 	}
-	if err := os.Rename(tmp.Name(), blob); err != nil {
+	if err := inFanout(filepath.Dir(blob), ss, func() error { return os.Rename(tmp.Name(), blob) }); err != nil {
 		return checksums{}, err
 	}
 	renamed = true
@@ -256,11 +306,9 @@ func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
 
 // storeLinked hashes in and links src as its blob; ok is false when src is
 // on another filesystem.
-func (p pool) storeLinked(src string, in *os.File, ss *syncSet) (sum checksums, ok bool, err error) {
+func (p pool) storeLinked(src string, in *os.File, ss *syncSet, head *[]byte) (sum checksums, ok bool, err error) {
 	h := newFileHasher()
-	buf := copyBuffers.Get().(*[]byte)
-	_, err = io.CopyBuffer(h, in, *buf)
-	copyBuffers.Put(buf)
+	err = copyHashing(nil, h, in, head)
 	if err != nil {
 		return checksums{}, false, err
 	}
@@ -269,7 +317,7 @@ func (p pool) storeLinked(src string, in *os.File, ss *syncSet) (sum checksums, 
 	if _, err := os.Stat(blob); err == nil {
 		return sum, true, nil
 	}
-	err = os.Link(src, blob)
+	err = inFanout(filepath.Dir(blob), ss, func() error { return os.Link(src, blob) })
 	if errors.Is(err, syscall.EXDEV) || errors.Is(err, os.ErrPermission) {
 		return checksums{}, false, nil
 	}
@@ -289,7 +337,22 @@ func (p pool) link(rel string, sum checksums, ss *syncSet) error {
 			return nil
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	// A new pool entry is linked in place (a link appears whole or not at
+	// all); only an existing, different file is replaced through a
+	// temporary link and rename.
+	err := os.Link(blob, dst)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		ss.add(filepath.Dir(filepath.Dir(dst)))
+		err = os.Link(blob, dst)
+	}
+	if err == nil {
+		ss.add(filepath.Dir(dst))
+		return nil
+	}
+	if !errors.Is(err, os.ErrExist) {
 		return err
 	}
 	tmp := dst + ".tmp-link"

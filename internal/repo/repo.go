@@ -68,16 +68,13 @@ func Open(cfg *config.Config, key Signer, logger *slog.Logger) (*Repo, error) {
 		logger = slog.Default()
 	}
 	root := cfg.WorkspaceDir().Repo()
-	for _, d := range []string{"pool", "dists", "snapshots", filepath.Join(stateDir, "store"), filepath.Join(stateDir, "chunks"), filepath.Join(stateDir, "generations"), filepath.Join(stateDir, "locks"), filepath.Join(stateDir, "journal")} {
+	for _, d := range []string{"pool", "dists", "snapshots", filepath.Join(stateDir, "store", "sha256"), filepath.Join(stateDir, "store", "contents"), filepath.Join(stateDir, "chunks"), filepath.Join(stateDir, "generations"), filepath.Join(stateDir, "locks"), filepath.Join(stateDir, "journal")} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return nil, fmt.Errorf("opening repository: %w", err)
 		}
 	}
-	for _, d := range []string{filepath.Join(stateDir, "store", "sha256"), filepath.Join(stateDir, "store", "contents"), filepath.Join(stateDir, "chunks")} {
-		if err := makeFanout(filepath.Join(root, d)); err != nil {
-			return nil, fmt.Errorf("opening repository: %w", err)
-		}
-	}
+	// The two-hex-digit subdirectories of store/sha256, store/contents
+	// and chunks are created as first used (inFanout).
 	return &Repo{
 		cfg: cfg, key: key, log: logger, root: root,
 		pool:        pool{root: root},
@@ -322,19 +319,4 @@ func (r *Repo) linkPool(u *upload, ss *syncSet) error {
 		}
 	}
 	return nil
-}
-
-// makeFanout creates the 256 two-hex-digit subdirectories of a
-// content-addressed directory once, so that storing a file needs no mkdir.
-func makeFanout(dir string) error {
-	marker := filepath.Join(dir, ".fanout")
-	if _, err := os.Stat(marker); err == nil {
-		return nil
-	}
-	for i := 0; i < 256; i++ {
-		if err := os.MkdirAll(filepath.Join(dir, fmt.Sprintf("%02x", i)), 0o755); err != nil {
-			return err
-		}
-	}
-	return os.WriteFile(marker, nil, 0o644)
 }

@@ -289,8 +289,12 @@ func (c *collector) readBinary(p string, sum *checksums) (*binaryItem, error) {
 	if !safeName(filepath.Base(p)) {
 		return nil, &UnsafeNameError{In: p, Name: filepath.Base(p)}
 	}
+	var head []byte
 	if sum == nil {
-		s, err := c.pool.store(p, c.ss, c.link)
+		hp := headBuffers.Get().(*[]byte)
+		defer func() { *hp = (*hp)[:0]; headBuffers.Put(hp) }()
+		s, err := c.pool.storeHead(p, c.ss, c.link, hp)
+		head = *hp
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				err = errors.New("file does not exist")
@@ -306,7 +310,7 @@ func (c *collector) readBinary(p string, sum *checksums) (*binaryItem, error) {
 			cp = &contents
 		}
 	}
-	ctl, err := readDebControl(c.ctx, c.run, c.pool.blobPath(sum.SHA256), cp)
+	ctl, err := readDebControlHead(c.ctx, c.run, c.pool.blobPath(sum.SHA256), head, cp)
 	if err != nil {
 		return nil, &FileError{Path: p, Err: err}
 	}

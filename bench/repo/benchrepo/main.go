@@ -69,10 +69,26 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
+		if prof := os.Getenv("BENCHREPO_CPUPROFILE"); prof != "" {
+			f, err := os.Create(prof)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		start := time.Now()
 		res, err := r.AddWith(ctx, dist, repo.AddOptions{LinkInputs: *link}, debs...)
 		if err != nil {
 			return err
+		}
+		if prof := os.Getenv("BENCHREPO_MEMPROFILE"); prof != "" {
+			f, err := os.Create(prof)
+			if err != nil {
+				return err
+			}
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
 		}
 		return report(map[string]any{"seconds": time.Since(start).Seconds(), "packages": len(res.Added), "generation": res.Generation})
 	case "gen":
