@@ -316,8 +316,13 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 			err = aerr
 		}
 	}
+	linkPrimaryLog(rec, logName, res, req.LogPath)
 	if err != nil {
 		g.printf("build of %s failed; full log: %s\n", t.name, req.LogPath)
+		var be *build.Error
+		if errors.As(err, &be) && be.Session != "" {
+			g.printf("the failed session is kept: packyard env shell --session %s\n", be.Session)
+		}
 		return err
 	}
 	files := publishable(res.Files, t.dsc)
@@ -334,6 +339,19 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 		"generation": pub.Generation, "added": len(pub.Added)})
 	g.printf("built %s %s and published it to %s (generation %d)\n", res.Source, res.Version, s.dist, pub.Generation)
 	return nil
+}
+
+// linkPrimaryLog points logs/primary.log (primary-<source>.log in a
+// multi-source run) at the builder's own log: sbuild's .build file, or the
+// dpkg builder's full log.
+func linkPrimaryLog(rec *record.Run, logName string, res *build.Result, logPath string) {
+	target := logPath
+	if res != nil && res.PrimaryLog != "" {
+		target = res.PrimaryLog
+	}
+	link := rec.LogPath(strings.Replace(logName, "build", "primary", 1))
+	_ = os.Remove(link)
+	_ = os.Symlink(target, link)
 }
 
 // newBuilder returns the builder chosen by --builder or the config.
