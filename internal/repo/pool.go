@@ -12,9 +12,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // checksums are the sizes and digests (lowercase hex) APT indexes list for a file.
@@ -268,7 +271,13 @@ func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte) (check
 			*head = (*head)[:0]
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Join(p.root, stateDir, "store", "sha256"), ".ingest-*")
+	storeDir := filepath.Join(p.root, stateDir, "store", "sha256")
+	if fd, err := unix.Open(storeDir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil && procFD() {
+		return p.storeUnnamed(os.NewFile(uintptr(fd), storeDir+"/(unnamed)"), in, ss, head)
+	} else if err == nil {
+		unix.Close(fd)
+	}
+	tmp, err := os.CreateTemp(storeDir, ".ingest-*")
 	if err != nil {
 		return checksums{}, err
 	}
@@ -303,6 +312,41 @@ func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte) (check
 	ss.addFile(blob)
 	return sum, nil
 }
+
+// storeUnnamed copies in to tmp, an unnamed file of the store (O_TMPFILE),
+// and links it as its blob: no temporary name is created, renamed or left
+// behind by a crash, and parallel stores do not contend for the store
+// directory.
+func (p pool) storeUnnamed(tmp *os.File, in *os.File, ss *syncSet, head *[]byte) (checksums, error) {
+	defer tmp.Close()
+	h := newFileHasher()
+	if err := copyHashing(tmp, h, in, head); err != nil {
+		return checksums{}, err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return checksums{}, err
+	}
+	sum := h.sums()
+	blob := p.blobPath(sum.SHA256)
+	if _, err := os.Stat(blob); err == nil {
+		return sum, nil
+	}
+	self := "/proc/self/fd/" + strconv.Itoa(int(tmp.Fd()))
+	err := inFanout(filepath.Dir(blob), ss, func() error {
+		return unix.Linkat(unix.AT_FDCWD, self, unix.AT_FDCWD, blob, unix.AT_SYMLINK_FOLLOW)
+	})
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return checksums{}, fmt.Errorf("linking %s: %w", blob, err)
+	}
+	ss.addFile(blob)
+	return sum, nil
+}
+
+// procFD reports whether /proc/self/fd is there for linking unnamed files.
+var procFD = sync.OnceValue(func() bool {
+	_, err := os.Stat("/proc/self/fd")
+	return err == nil
+})
 
 // storeLinked hashes in and links src as its blob; ok is false when src is
 // on another filesystem.
