@@ -52,7 +52,7 @@ func installFromRepo(t *testing.T, root, ws, line string) {
 	}
 	// Only packyard's repository: what gets installed can only come from it
 	// (hello and libcjson1 need nothing beyond the base system).
-	os.Remove(filepath.Join(root, "etc/apt/sources.list"))
+	os.Rename(filepath.Join(root, "etc/apt/sources.list"), filepath.Join(root, "etc/apt/sources.list.debian"))
 	if err := os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d/packyard.list"), []byte(line+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -60,16 +60,7 @@ func installFromRepo(t *testing.T, root, ws, line string) {
 	chroot0.Run()
 	os.RemoveAll(filepath.Join(root, "var/lib/apt/lists"))
 	os.MkdirAll(filepath.Join(root, "var/lib/apt/lists/partial"), 0o755)
-	chroot := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("chroot", append([]string{root}, args...)...)
-		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8"}
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("chroot %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	chroot := chrootRunner(t, root)
 	out := chroot("apt-get", "update")
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "W:") || strings.HasPrefix(l, "E:") || strings.HasPrefix(l, "Err:") {
@@ -87,5 +78,19 @@ func installFromRepo(t *testing.T, root, ws, line string) {
 	st := chroot("dpkg-query", "-W", "-f=${Status} ${Version}", "libcjson1")
 	if !strings.HasPrefix(st, "install ok installed") {
 		t.Errorf("libcjson1 status %q; want installed", st)
+	}
+}
+
+// chrootRunner runs commands in root and fails the test on error.
+func chrootRunner(t *testing.T, root string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("chroot", append([]string{root}, args...)...)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("chroot %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
 	}
 }
