@@ -196,6 +196,11 @@ func (s *buildSession) stages(ctx context.Context, codename string, args []strin
 	}
 	po := &planOptions{from: s.o.from, to: codename, suite: strings.TrimPrefix(s.dist, codename+"-"+s.cfg.Repository.ID+"-"),
 		arch: s.arch, skipLocal: s.o.skipLocal, profiles: s.o.profiles}
+	if s.o.nocheck {
+		// The builds run with the nocheck profile, so plan with it too:
+		// test-only build-dependencies drop out of the closure.
+		po.profiles = append(append([]string(nil), s.o.profiles...), "nocheck")
+	}
 	pl, err := makePlan(ctx, s.g, s.cfg, s.rec, po, args)
 	if pl != nil && (err != nil || s.o.validatePlan || len(pl.Items) > len(args)) {
 		if perr := printPlan(s.g, pl, false); perr != nil && err == nil {
