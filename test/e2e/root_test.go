@@ -41,25 +41,7 @@ func freshRoot(t *testing.T, dir string, cfg *config.Config) string {
 // libcjson1, and runs hello.
 func installFromRepo(t *testing.T, root, ws, line string) {
 	t.Helper()
-	// Present the workspace's repository and key at the same paths inside
-	// the client root, so the printed line works unchanged.
-	for _, p := range []string{filepath.Join(ws, "repo"), filepath.Join(ws, "keys")} {
-		dst := filepath.Join(root, p)
-		os.MkdirAll(filepath.Dir(dst), 0o755)
-		if out, err := exec.Command("cp", "-a", p, dst).CombinedOutput(); err != nil {
-			t.Fatalf("cp: %v\n%s", err, out)
-		}
-	}
-	// Only packyard's repository: what gets installed can only come from it
-	// (hello and libcjson1 need nothing beyond the base system).
-	os.Rename(filepath.Join(root, "etc/apt/sources.list"), filepath.Join(root, "etc/apt/sources.list.debian"))
-	if err := os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d/packyard.list"), []byte(line+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	chroot0 := exec.Command("chroot", root, "apt-get", "clean")
-	chroot0.Run()
-	os.RemoveAll(filepath.Join(root, "var/lib/apt/lists"))
-	os.MkdirAll(filepath.Join(root, "var/lib/apt/lists/partial"), 0o755)
+	useOnlyRepo(t, root, ws, line)
 	chroot := chrootRunner(t, root)
 	out := chroot("apt-get", "update")
 	for _, l := range strings.Split(out, "\n") {
@@ -93,4 +75,28 @@ func chrootRunner(t *testing.T, root string) func(args ...string) string {
 		}
 		return string(out)
 	}
+}
+
+// useOnlyRepo presents the workspace's repository and key at the same paths
+// inside root and makes packyard's repository root's only apt source, so
+// what gets installed can only come from it.
+func useOnlyRepo(t *testing.T, root, ws, line string) {
+	t.Helper()
+	for _, p := range []string{filepath.Join(ws, "repo"), filepath.Join(ws, "keys")} {
+		dst := filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if out, err := exec.Command("cp", "-a", p, dst).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v\n%s", err, out)
+		}
+	}
+	// Only packyard's repository: what gets installed can only come from it
+	// (hello and libcjson1 need nothing beyond the base system).
+	os.Rename(filepath.Join(root, "etc/apt/sources.list"), filepath.Join(root, "etc/apt/sources.list.debian"))
+	if err := os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d/packyard.list"), []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chroot0 := exec.Command("chroot", root, "apt-get", "clean")
+	chroot0.Run()
+	os.RemoveAll(filepath.Join(root, "var/lib/apt/lists"))
+	os.MkdirAll(filepath.Join(root, "var/lib/apt/lists/partial"), 0o755)
 }
