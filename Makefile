@@ -17,6 +17,10 @@ deps:
 PLAN_DATA ?= /var/tmp/packyard-plan-data
 export PACKYARD_PLAN_DATA := $(PLAN_DATA)
 
+# The end-to-end backport (spdlog from trixie, with fmtlib and catch2 first).
+PACKYARD_E2E_BACKPORT ?= 1
+export PACKYARD_E2E_BACKPORT
+
 # The whole test suite: vet, unit tests, a short fuzz run, integration tests.
 test: deps build plan-data
 	$(GO) vet ./...
