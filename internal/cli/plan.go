@@ -144,6 +144,13 @@ func loadPlanInput(g *globals, cfg *config.Config, rec *record.Run, o *planOptio
 		pi.input.Archives = []plan.SourceArchive{sa}
 	}
 	pi.input.Local = localPackages(cfg, pi.dist, pi.arch)
+	if !o.skipLocal {
+		// Sources packyard's own repository has come first, as a local
+		// repository should win.
+		if local := localSources(cfg, pi.dist); len(local) > 0 {
+			pi.input.Archives = append([]plan.SourceArchive{{Name: "local", Sources: local, Binaries: pi.input.Local}}, pi.input.Archives...)
+		}
+	}
 	rec.Event("plan.input", map[string]any{"binaries": len(pi.input.Binaries), "sources": len(sa.Sources),
 		"local": len(pi.input.Local), "load_ms": time.Since(start).Milliseconds()})
 	return pi, nil
@@ -208,6 +215,33 @@ func localPackages(cfg *config.Config, dist, arch string) []*plan.BinaryPackage 
 			for _, p := range paras {
 				if b, err := plan.NewBinaryPackage(p); err == nil {
 					out = append(out, b)
+				}
+			}
+			break
+		}
+	}
+	return out
+}
+
+// localSources reads the Sources index packyard's repository publishes for dist.
+func localSources(cfg *config.Config, dist string) []*plan.SourcePackage {
+	var out []*plan.SourcePackage
+	d := cfg.Distribution(strings.SplitN(dist, "-", 2)[0])
+	comps := []string{"main"}
+	if d != nil && len(d.Components) > 0 {
+		comps = d.Components
+	}
+	for _, c := range comps {
+		dir := filepath.Join(cfg.WorkspaceDir().Repo(), "dists", dist, c, "source")
+		for _, name := range []string{"Sources", "Sources.gz", "Sources.xz"} {
+			paras, err := archive.LoadIndexFile(filepath.Join(dir, name))
+			if err != nil {
+				continue
+			}
+			for _, p := range paras {
+				if s, err := plan.NewSourcePackage(p); err == nil {
+					s.Origin = "local"
+					out = append(out, s)
 				}
 			}
 			break
