@@ -114,7 +114,7 @@ func TestWriteAptLists(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("WriteAptLists wrote %v; want %v", got, want)
 	}
-	if n := AptListName("http://deb.debian.org/debian/", "bookworm", "main/binary-amd64/Packages"); n != "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages" {
+	if n := AptListName("http://mirror.example.invalid/debian/", "bookworm", "main/binary-amd64/Packages"); n != "mirror.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages" {
 		t.Errorf("AptListName = %q", n)
 	}
 }
