@@ -137,3 +137,36 @@ type Result struct {
 	// .build file, copied to OutDir); empty for dpkg, whose log is LogPath.
 	PrimaryLog string
 }
+
+// startJob checks req (exactly one of DSC and SourceTree, an environment
+// of the requested architecture), reads the source's name and version, and
+// opens the build log. A source tree is built into a source package too, so
+// it can be published. The returned func closes the log.
+func startJob(req Request) (*job, func(), error) {
+	if (req.DSC == "") == (req.SourceTree == "") {
+		return nil, nil, errors.New("build request needs exactly one of DSC and SourceTree")
+	}
+	if req.Env == nil {
+		return nil, nil, errors.New("build request has no environment")
+	}
+	if req.Arch != "" && req.Arch != req.Env.Architecture {
+		return nil, nil, fmt.Errorf("building for %s in a %s environment is not supported", req.Arch, req.Env.Architecture)
+	}
+	if req.SourceTree != "" {
+		req.Source = true
+	}
+	j := &job{req: req}
+	if err := j.identify(); err != nil {
+		return nil, nil, err
+	}
+	logFile, logw, err := openLog(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.log = logw
+	return j, func() {
+		if logFile != nil {
+			logFile.Close()
+		}
+	}, nil
+}

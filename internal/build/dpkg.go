@@ -61,31 +61,12 @@ type job struct {
 // ErrBuildFailed) naming the log; a source tree without debian/ returns a
 // *SourceTreeError.
 func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) {
-	if (req.DSC == "") == (req.SourceTree == "") {
-		return nil, errors.New("build request needs exactly one of DSC and SourceTree")
-	}
-	if req.Env == nil {
-		return nil, errors.New("build request has no environment")
-	}
-	if req.Arch != "" && req.Arch != req.Env.Architecture {
-		return nil, fmt.Errorf("building for %s in a %s environment is not supported", req.Arch, req.Env.Architecture)
-	}
-	if req.SourceTree != "" {
-		// A tree is built into a source package too, so it can be published.
-		req.Source = true
-	}
-	j := &job{req: req}
-	if err := j.identify(); err != nil {
-		return nil, err
-	}
-	logFile, logw, err := openLog(req)
+	j, closeLog, err := startJob(req)
 	if err != nil {
 		return nil, err
 	}
-	if logFile != nil {
-		defer logFile.Close()
-	}
-	j.log = logw
+	defer closeLog()
+	req = j.req
 	req.Rec.Event("build.start", map[string]any{"builder": "dpkg", "source": j.source, "version": j.version, "env": req.Env.Name()})
 	start := time.Now()
 	sess, err := d.Envs.OpenSession(ctx, req.Env)
@@ -111,7 +92,7 @@ func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) 
 	}
 	if err != nil {
 		req.Rec.Event("build.failed", map[string]any{"source": j.source, "version": j.version, "error": err.Error(), "seconds": time.Since(start).Seconds()})
-		fmt.Fprintf(logw, "\npackyard: build failed: %v\n", err)
+		fmt.Fprintf(j.log, "\npackyard: build failed: %v\n", err)
 		return res, err
 	}
 	req.Rec.Event("build.done", map[string]any{"source": j.source, "version": j.version, "files": len(res.Files), "seconds": time.Since(start).Seconds()})

@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,27 +35,12 @@ type DepSet struct {
 // environment's lists). Errors are *Error (wrapping ErrBuildFailed) for a
 // failed step, with the log at req.LogPath.
 func (d *Dpkg) ResolveDeps(ctx context.Context, req Request) (set *DepSet, err error) {
-	if (req.DSC == "") == (req.SourceTree == "") {
-		return nil, errors.New("build request needs exactly one of DSC and SourceTree")
-	}
-	if req.Env == nil {
-		return nil, errors.New("build request has no environment")
-	}
-	if req.SourceTree != "" {
-		req.Source = true
-	}
-	j := &job{req: req}
-	if err := j.identify(); err != nil {
-		return nil, err
-	}
-	logFile, logw, err := openLog(req)
+	j, closeLog, err := startJob(req)
 	if err != nil {
 		return nil, err
 	}
-	if logFile != nil {
-		defer logFile.Close()
-	}
-	j.log = logw
+	defer closeLog()
+	req = j.req
 	start := time.Now()
 	sess, err := d.Envs.OpenSession(ctx, req.Env)
 	if err != nil {

@@ -75,42 +75,24 @@ type buildUser struct {
 // Build runs sbuild on req. Success needs both exit status 0 and the
 // summary's "Status: successful"; anything else is a *Error.
 func (s *Sbuild) Build(ctx context.Context, req Request) (res *Result, err error) {
-	if (req.DSC == "") == (req.SourceTree == "") {
-		return nil, errors.New("build request needs exactly one of DSC and SourceTree")
-	}
-	if req.Env == nil {
-		return nil, errors.New("build request has no environment")
-	}
 	if req.Offline {
 		return nil, errors.New("the sbuild builder needs the network for its chroot's apt; use --builder dpkg offline")
-	}
-	if req.Arch != "" && req.Arch != req.Env.Architecture {
-		return nil, fmt.Errorf("building for %s in a %s environment is not supported", req.Arch, req.Env.Architecture)
 	}
 	if err := run.Require("sbuild", "newuidmap", "tar"); err != nil {
 		return nil, err
 	}
-	if req.SourceTree != "" {
-		req.Source = true
-	}
-	j := &job{req: req}
-	if err := j.identify(); err != nil {
-		return nil, err
-	}
-	logFile, logw, err := openLog(req)
+	j, closeLog, err := startJob(req)
 	if err != nil {
 		return nil, err
 	}
-	if logFile != nil {
-		defer logFile.Close()
-	}
-	j.log = logw
+	defer closeLog()
+	req = j.req
 	req.Rec.Event("build.start", map[string]any{"builder": "sbuild", "source": j.source, "version": j.version, "env": req.Env.Name()})
 	start := time.Now()
 	res, err = s.build(ctx, j)
 	if err != nil {
 		req.Rec.Event("build.failed", map[string]any{"source": j.source, "version": j.version, "error": err.Error(), "seconds": time.Since(start).Seconds()})
-		fmt.Fprintf(logw, "\npackyard: build failed: %v\n", err)
+		fmt.Fprintf(j.log, "\npackyard: build failed: %v\n", err)
 		return res, err
 	}
 	req.Rec.Event("build.done", map[string]any{"source": j.source, "version": j.version, "files": len(res.Files), "seconds": time.Since(start).Seconds()})
