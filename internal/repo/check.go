@@ -213,7 +213,7 @@ func (c *checker) stanzaFiles(data []byte) {
 	for _, p := range paths {
 		got, seen := c.pool[p]
 		if !seen {
-			sum, err := sumFile(filepath.Join(c.r.root, filepath.FromSlash(p)))
+			sum, err := sha256File(filepath.Join(c.r.root, filepath.FromSlash(p)))
 			if err != nil {
 				c.pool[p] = ""
 				c.fail(p, "%v", err)

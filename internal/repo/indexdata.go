@@ -10,7 +10,8 @@ import (
 )
 
 // binaryStanza returns the Packages stanza of b stored at filename: the
-// control fields (Package first) plus Filename, Size, MD5sum, SHA1, SHA256.
+// control fields (Package first) plus Filename, Size, MD5sum and SHA256,
+// the checksums Debian's own archive (dak) lists; apt uses SHA256.
 func binaryStanza(b *binaryItem, filename string) stanza {
 	s := make(stanza, 0, len(b.Control)+5)
 	s = append(s, field{"Package", b.Package})
@@ -26,7 +27,6 @@ func binaryStanza(b *binaryItem, filename string) stanza {
 		field{"Filename", filename},
 		field{"Size", strconv.FormatInt(sum.Size, 10)},
 		field{"MD5sum", sum.MD5},
-		field{"SHA1", sum.SHA1},
 		field{"SHA256", sum.SHA256},
 	)
 }

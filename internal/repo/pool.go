@@ -59,10 +59,16 @@ func newIndexHasher(sha256Only bool) *hashWriter {
 	return &hashWriter{md5: md5.New(), sha256: sha256.New(), sha512: sha512.New(), parallel: true}
 }
 
-// newFileHasher computes what Packages lists for a pool file: size, MD5,
-// SHA1, SHA256.
-func newFileHasher() *hashWriter {
-	return &hashWriter{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New()}
+// newFileHasher computes what Packages lists for a pool file: size, MD5
+// and SHA256, as Debian's archive (dak) lists them; with withSHA1 also
+// SHA1, which the Checksums-Sha1 fields of .dsc and .changes files (and
+// Sources) carry.
+func newFileHasher(withSHA1 bool) *hashWriter {
+	h := &hashWriter{md5: md5.New(), sha256: sha256.New()}
+	if withSHA1 {
+		h.sha1 = sha1.New()
+	}
+	return h
 }
 
 func (h *hashWriter) Write(p []byte) (int, error) {
@@ -137,12 +143,21 @@ func (h *hashWriter) sums() checksums {
 
 // sumFile reads p and returns its checksums.
 func sumFile(p string) (checksums, error) {
+	return sumFileWith(p, newHashWriter())
+}
+
+// sha256File reads p and returns its size and SHA256 (what pool checks
+// compare).
+func sha256File(p string) (checksums, error) {
+	return sumFileWith(p, newIndexHasher(true))
+}
+
+func sumFileWith(p string, h *hashWriter) (checksums, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return checksums{}, err
 	}
 	defer f.Close()
-	h := newHashWriter()
 	if err := copyHashing(nil, h, f, nil); err != nil {
 		return checksums{}, err
 	}
@@ -229,7 +244,7 @@ func (p pool) check(rel string, sum checksums) error {
 	if bi, err := os.Stat(p.blobPath(sum.SHA256)); err == nil && os.SameFile(fi, bi) {
 		return nil
 	}
-	got, err := sumFile(existing)
+	got, err := sha256File(existing)
 	if err != nil {
 		return err
 	}
@@ -247,20 +262,23 @@ func (p pool) check(rel string, sum checksums) error {
 // both are on one filesystem: no data is written, but a later in-place
 // change of src would change the pool, so only inputs that nobody rewrites
 // (packyard's own build results) should be linked.
+//
+// store computes every checksum a .dsc or .changes lists (with SHA1): it
+// stores control files and the files they list.
 func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
-	return p.storeHead(src, ss, link, nil)
+	return p.storeHead(src, ss, link, nil, true)
 }
 
 // storeHead is store that also copies the first bytes of src to *head
-// (see copyHashing).
-func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte) (checksums, error) {
+// (see copyHashing), and computes SHA1 only when withSHA1 is set.
+func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte, withSHA1 bool) (checksums, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return checksums{}, err
 	}
 	defer in.Close()
-	if link {
-		sum, ok, err := p.storeLinked(src, in, ss, head)
+	if link && worldReadable(in) {
+		sum, ok, err := p.storeLinked(src, in, ss, head, withSHA1)
 		if err != nil || ok {
 			return sum, err
 		}
@@ -273,7 +291,7 @@ func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte) (check
 	}
 	storeDir := filepath.Join(p.root, stateDir, "store", "sha256")
 	if fd, err := unix.Open(storeDir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil && procFD() {
-		return p.storeUnnamed(os.NewFile(uintptr(fd), storeDir+"/(unnamed)"), in, ss, head)
+		return p.storeUnnamed(os.NewFile(uintptr(fd), storeDir+"/(unnamed)"), in, ss, head, withSHA1)
 	} else if err == nil {
 		unix.Close(fd)
 	}
@@ -287,7 +305,7 @@ func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte) (check
 			os.Remove(tmp.Name())
 		}
 	}()
-	h := newFileHasher()
+	h := newFileHasher(withSHA1)
 	err = copyHashing(tmp, h, in, head)
 	if err != nil {
 		tmp.Close()
@@ -317,9 +335,9 @@ func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte) (check
 // and links it as its blob: no temporary name is created, renamed or left
 // behind by a crash, and parallel stores do not contend for the store
 // directory.
-func (p pool) storeUnnamed(tmp *os.File, in *os.File, ss *syncSet, head *[]byte) (checksums, error) {
+func (p pool) storeUnnamed(tmp *os.File, in *os.File, ss *syncSet, head *[]byte, withSHA1 bool) (checksums, error) {
 	defer tmp.Close()
-	h := newFileHasher()
+	h := newFileHasher(withSHA1)
 	if err := copyHashing(tmp, h, in, head); err != nil {
 		return checksums{}, err
 	}
@@ -350,8 +368,8 @@ var procFD = sync.OnceValue(func() bool {
 
 // storeLinked hashes in and links src as its blob; ok is false when src is
 // on another filesystem.
-func (p pool) storeLinked(src string, in *os.File, ss *syncSet, head *[]byte) (sum checksums, ok bool, err error) {
-	h := newFileHasher()
+func (p pool) storeLinked(src string, in *os.File, ss *syncSet, head *[]byte, withSHA1 bool) (sum checksums, ok bool, err error) {
+	h := newFileHasher(withSHA1)
 	err = copyHashing(nil, h, in, head)
 	if err != nil {
 		return checksums{}, false, err
@@ -370,6 +388,14 @@ func (p pool) storeLinked(src string, in *os.File, ss *syncSet, head *[]byte) (s
 	}
 	ss.addFile(blob)
 	return sum, true, nil
+}
+
+// worldReadable reports whether f is a regular file everyone may read: only
+// such a file is linked into the pool, where apt (as _apt) and the server
+// must read it; any other is copied with mode 0644.
+func worldReadable(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o444 == 0o444
 }
 
 // link presents the stored blob of sum at rel in the pool.

@@ -293,7 +293,7 @@ func (c *collector) readBinary(p string, sum *checksums) (*binaryItem, error) {
 	if sum == nil {
 		hp := headBuffers.Get().(*[]byte)
 		defer func() { *hp = (*hp)[:0]; headBuffers.Put(hp) }()
-		s, err := c.pool.storeHead(p, c.ss, c.link, hp)
+		s, err := c.pool.storeHead(p, c.ss, c.link, hp, false)
 		head = *hp
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
