@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,6 +124,9 @@ func loadPlanInput(g *globals, cfg *config.Config, rec *record.Run, o *planOptio
 	bins, err := p.LoadIndex(archive.Selection{Suites: toSuites, Architectures: []string{pi.arch}, NoSources: true})
 	if err != nil {
 		return nil, err
+	}
+	if len(bins.Packages) == 0 {
+		return nil, noArchitectureError(cfg, pi.to, pi.arch)
 	}
 	pi.input = plan.Input{Arch: pi.arch, Binaries: binaryPackages(bins.Packages)}
 	srcIdx, err := p.LoadIndex(archive.Selection{Suites: fromSuites, Architectures: []string{pi.arch}})
@@ -338,4 +342,21 @@ func targetsFromFile(path string) ([]plan.Target, error) {
 		}
 	}
 	return planTargets(args)
+}
+
+// noArchitectureError says that the pantry holds no Packages index of arch
+// for codename's suites: either no archive lists the architecture (a config
+// change and a refresh) or the pantry was not refreshed since it was added.
+func noArchitectureError(cfg *config.Config, codename, arch string) error {
+	listed := false
+	for _, a := range cfg.Archives {
+		if len(a.Architectures) == 0 || slices.Contains(a.Architectures, arch) {
+			listed = true
+		}
+	}
+	err := fmt.Errorf("the pantry has no Packages index of architecture %s for %s", arch, codename)
+	if !listed {
+		return withCode(ExitUsage, err, "add "+arch+" to the architectures of an archive in the config, then run packyard refresh")
+	}
+	return withCode(ExitMissing, err, "run packyard refresh")
 }

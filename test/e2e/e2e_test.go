@@ -131,6 +131,15 @@ func TestBuildPublishInstall(t *testing.T) {
 			t.Errorf("stderr = %q; want it to name the package", errOut)
 		}
 	})
+	t.Run("architecture without indexes", func(t *testing.T) {
+		_, errOut, code := h.run("build", "--arch", "s390x", "hello")
+		if code != 2 {
+			t.Errorf("exit = %d; want 2\n%s", code, errOut)
+		}
+		if !strings.Contains(errOut, "architecture s390x") || !strings.Contains(errOut, "refresh") {
+			t.Errorf("stderr = %q; want it to name s390x and say to add it and refresh", errOut)
+		}
+	})
 	t.Run("dsc with wrong hash", func(t *testing.T) {
 		src := filepath.Join(h.ws, "sources", "hello")
 		bad := filepath.Join(dir, "bad")
