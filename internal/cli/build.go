@@ -61,6 +61,9 @@ with bwrap, runs dpkg-buildpackage there with the network off, and publishes
 the results to <codename>-<id>-<suite>.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("arch-all") && cmd.Flags().Changed("no-arch-all") {
+				return usageError("--arch-all and --no-arch-all contradict each other; give one")
+			}
 			cfg, err := g.load()
 			if err != nil {
 				return err
@@ -75,6 +78,7 @@ the results to <codename>-<id>-<suite>.`,
 	f.StringVar(&o.codename, "codename", "", "codename to build for (default build.codename)")
 	f.StringVar(&o.arch, "arch", "", "architecture to build for (default build.architecture)")
 	f.BoolVar(&o.noArchAll, "no-arch-all", false, "do not build Architecture: all packages")
+	f.Bool("arch-all", true, "build Architecture: all packages too (the default, as sbuild's --arch-all)")
 	f.BoolVar(&o.nocheck, "nocheck", false, "skip the package's tests (DEB_BUILD_OPTIONS=nocheck)")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES)")
 	f.IntVarP(&o.parallel, "parallel", "J", 0, "parallel=N in DEB_BUILD_OPTIONS (0: the package's default)")
