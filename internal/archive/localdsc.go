@@ -74,3 +74,35 @@ func VerifyLocalDSC(path string) (*SourceRef, error) {
 	ref.Files = append([]FileRef{{Name: name, Size: fi.Size(), SHA256: sum}}, listed...)
 	return ref, nil
 }
+
+// RepositoryDSC returns the .dsc of a Sources stanza of a repository rooted
+// at root (packyard's own): <root>/<Directory>/<name>.dsc, after checking
+// Directory and the file names are safe, the .dsc's size and SHA256 against
+// the stanza's Checksums-Sha256, and the other files against the .dsc
+// (VerifyLocalDSC). Errors: *HashMismatchError (Source "Sources") for a
+// .dsc that differs from the index, else plain errors naming the file.
+func RepositoryDSC(root string, stanza deb822.Paragraph) (string, error) {
+	dir := stanza.Get("Directory")
+	if err := safeDirectory(dir); err != nil {
+		return "", err
+	}
+	files, err := parseChecksums(stanza.Get("Checksums-Sha256"))
+	if err != nil {
+		return "", fmt.Errorf("source %s: Checksums-Sha256: %w", stanza.Get("Package"), err)
+	}
+	for _, f := range files {
+		if filepath.Ext(f.Name) != ".dsc" {
+			continue
+		}
+		p := filepath.Join(root, dir, f.Name)
+		if !fileMatches(p, f) {
+			got, _ := fileSHA256(p)
+			return "", &HashMismatchError{File: p, What: "SHA256", Want: f.SHA256, Got: got, Source: "Sources"}
+		}
+		if _, err := VerifyLocalDSC(p); err != nil {
+			return "", err
+		}
+		return p, nil
+	}
+	return "", fmt.Errorf("source %s %s: its Sources stanza lists no .dsc", stanza.Get("Package"), stanza.Get("Version"))
+}

@@ -103,6 +103,7 @@ type buildTarget struct {
 	version string // exact version to fetch ("" for the newest)
 	dsc     string // path of a verified .dsc with its files beside it
 	tree    string // or an unpacked source tree
+	origin  string // the planned item's source archive ("local": packyard's repository)
 }
 
 // builder is what runBuild shares between the builds of one run.
@@ -222,7 +223,7 @@ func (s *buildSession) stages(ctx context.Context, codename string, args []strin
 				stage = append(stage, t)
 				continue
 			}
-			stage = append(stage, &buildTarget{name: it.Source, version: it.Version})
+			stage = append(stage, &buildTarget{name: it.Source, version: it.Version, origin: it.Origin})
 		}
 		order = append(order, stage)
 	}
@@ -422,7 +423,18 @@ func (s *buildSession) fetch(ctx context.Context, t *buildTarget) error {
 		return err
 	}
 	p.SetClient(archive.NewClient(s.cfg.Offline))
+	if t.origin == "local" {
+		if found, err := s.fetchLocal(t); found || err != nil {
+			return err
+		}
+	}
 	ref, err := p.FindSource(t.name)
+	if errors.Is(err, archive.ErrSourceNotFound) {
+		// Not in any archive: packyard's own repository may have it.
+		if found, lerr := s.fetchLocal(t); found || lerr != nil {
+			return lerr
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/deb822"
 	"github.com/packyard/packyard/internal/plan"
 	"github.com/packyard/packyard/internal/record"
 )
@@ -147,11 +150,17 @@ func loadPlanInput(g *globals, cfg *config.Config, rec *record.Run, o *planOptio
 		sa.Binaries = pi.input.Binaries
 		pi.input.Archives = []plan.SourceArchive{sa}
 	}
-	pi.input.Local = localPackages(cfg, pi.dist, pi.arch)
+	if pi.input.Local, err = localPackages(cfg, pi.dist, pi.arch); err != nil {
+		return nil, err
+	}
 	if !o.skipLocal {
 		// Sources packyard's own repository has come first, as a local
 		// repository should win.
-		if local := localSources(cfg, pi.dist); len(local) > 0 {
+		local, err := localSources(cfg, pi.dist)
+		if err != nil {
+			return nil, err
+		}
+		if len(local) > 0 {
 			pi.input.Archives = append([]plan.SourceArchive{{Name: "local", Sources: local, Binaries: pi.input.Local}}, pi.input.Archives...)
 		}
 	}
@@ -202,56 +211,51 @@ func sourcePackages(idx []*archive.IndexData) []*plan.SourcePackage {
 
 // localPackages reads the Packages index packyard's repository publishes
 // for dist (none before the first publish).
-func localPackages(cfg *config.Config, dist, arch string) []*plan.BinaryPackage {
+func localPackages(cfg *config.Config, dist, arch string) ([]*plan.BinaryPackage, error) {
 	var out []*plan.BinaryPackage
-	d := cfg.Distribution(strings.SplitN(dist, "-", 2)[0])
-	comps := []string{"main"}
-	if d != nil && len(d.Components) > 0 {
-		comps = d.Components
-	}
-	for _, c := range comps {
-		dir := filepath.Join(cfg.WorkspaceDir().Repo(), "dists", dist, c, "binary-"+arch)
-		for _, name := range []string{"Packages", "Packages.gz", "Packages.xz"} {
-			paras, err := archive.LoadIndexFile(filepath.Join(dir, name))
-			if err != nil {
-				continue
-			}
-			for _, p := range paras {
-				if b, err := plan.NewBinaryPackage(p); err == nil {
-					out = append(out, b)
-				}
-			}
-			break
+	err := eachLocalParagraph(cfg, dist, "binary-"+arch, "Packages", func(p deb822.Paragraph) {
+		if b, err := plan.NewBinaryPackage(p); err == nil {
+			out = append(out, b)
 		}
-	}
-	return out
+	})
+	return out, err
 }
 
 // localSources reads the Sources index packyard's repository publishes for dist.
-func localSources(cfg *config.Config, dist string) []*plan.SourcePackage {
+func localSources(cfg *config.Config, dist string) ([]*plan.SourcePackage, error) {
 	var out []*plan.SourcePackage
+	err := eachLocalParagraph(cfg, dist, "source", "Sources", func(p deb822.Paragraph) {
+		if s, err := plan.NewSourcePackage(p); err == nil {
+			s.Origin = "local"
+			out = append(out, s)
+		}
+	})
+	return out, err
+}
+
+// eachLocalParagraph calls fn for every paragraph of the index name (plain,
+// .xz or .gz) under dists/<dist>/<component>/<sub>/ of packyard's
+// repository, for each configured component. A missing index is no error
+// (nothing published yet); an unreadable one is.
+func eachLocalParagraph(cfg *config.Config, dist, sub, name string, fn func(deb822.Paragraph)) error {
 	d := cfg.Distribution(strings.SplitN(dist, "-", 2)[0])
 	comps := []string{"main"}
 	if d != nil && len(d.Components) > 0 {
 		comps = d.Components
 	}
 	for _, c := range comps {
-		dir := filepath.Join(cfg.WorkspaceDir().Repo(), "dists", dist, c, "source")
-		for _, name := range []string{"Sources", "Sources.gz", "Sources.xz"} {
-			paras, err := archive.LoadIndexFile(filepath.Join(dir, name))
-			if err != nil {
-				continue
-			}
-			for _, p := range paras {
-				if s, err := plan.NewSourcePackage(p); err == nil {
-					s.Origin = "local"
-					out = append(out, s)
-				}
-			}
-			break
+		paras, err := archive.LoadAnyIndexFile(filepath.Join(cfg.WorkspaceDir().Repo(), "dists", dist, c, sub, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return withCode(ExitCorrupt, fmt.Errorf("read packyard's repository index: %w", err), "run packyard repo check "+dist)
+		}
+		for _, p := range paras {
+			fn(p)
 		}
 	}
-	return out
+	return nil
 }
 
 // makePlan resolves targets and plans them.

@@ -122,6 +122,24 @@ func TestBuildPublishInstall(t *testing.T) {
 			t.Errorf("plan hello = %q; want a stage", out)
 		}
 	})
+	t.Run("source only in packyard's repository", func(t *testing.T) {
+		// A source uploaded to packyard's repository (not in any archive)
+		// is built by name: planned from the local Sources, its .dsc taken
+		// from the pool after checking it against that index.
+		tree := nativeTree(t, dir, "localonly", "")
+		if out, err := exec.Command("dpkg-source", "-b", tree).CombinedOutput(); err != nil {
+			t.Fatalf("dpkg-source -b: %v\n%s", err, out)
+		}
+		dist := cfg.DistributionName(cfg.Build.Codename, cfg.Build.Suite)
+		h.mustRun("repo", "add", dist, filepath.Join(dir, "localonly_1.0.dsc"))
+		out := h.mustRun("build", "localonly")
+		if !strings.Contains(out, "from packyard's repository") {
+			t.Errorf("build localonly output = %q; want the source taken from packyard's repository", out)
+		}
+		if !regexp.MustCompile(`(?m)^.*localonly.*\ball\b.*$`).MatchString(h.mustRun("repo", "list", dist)) {
+			t.Errorf("repo list %s has no Architecture: all localonly binary", dist)
+		}
+	})
 	t.Run("unknown source", func(t *testing.T) {
 		_, errOut, code := h.run("build", "no-such-source-package-xyz")
 		if code != 9 {
@@ -297,12 +315,19 @@ func copyDir(t *testing.T, src, dst string) {
 
 // failingTree writes a native source package whose build fails.
 func failingTree(t *testing.T, dir string) string {
+	return nativeTree(t, dir, "failpkg", "override_dh_auto_build:\n\techo deliberate failure; exit 1\n")
+}
+
+// nativeTree writes a 3.0 (native) source package NAME 1.0 with one
+// Architecture: all binary package; rules is added to debian/rules after
+// the dh catch-all.
+func nativeTree(t *testing.T, dir, name, rules string) string {
 	t.Helper()
-	tree := filepath.Join(dir, "failpkg")
+	tree := filepath.Join(dir, name)
 	files := map[string]string{
-		"debian/control":       "Source: failpkg\nSection: misc\nPriority: optional\nMaintainer: T <t@example.invalid>\nBuild-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n\nPackage: failpkg\nArchitecture: all\nDescription: fails\n always fails to build\n",
-		"debian/changelog":     "failpkg (1.0) unstable; urgency=medium\n\n  * Fail.\n\n -- T <t@example.invalid>  Mon, 01 Jan 2024 00:00:00 +0000\n",
-		"debian/rules":         "#!/usr/bin/make -f\n%:\n\tdh $@\noverride_dh_auto_build:\n\techo deliberate failure; exit 1\n",
+		"debian/control":       "Source: " + name + "\nSection: misc\nPriority: optional\nMaintainer: T <t@example.invalid>\nBuild-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n\nPackage: " + name + "\nArchitecture: all\nDescription: packyard test package\n A package of packyard's end-to-end tests.\n",
+		"debian/changelog":     name + " (1.0) unstable; urgency=medium\n\n  * Test.\n\n -- T <t@example.invalid>  Mon, 01 Jan 2024 00:00:00 +0000\n",
+		"debian/rules":         "#!/usr/bin/make -f\n%:\n\tdh $@\n" + rules,
 		"debian/source/format": "3.0 (native)\n",
 	}
 	for name, content := range files {
