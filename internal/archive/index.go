@@ -122,6 +122,9 @@ func (r *refresher) download(ctx context.Context, a config.Archive, suite string
 		// A mirror mid-sync may lack the by-hash file; apt falls back too.
 		r.p.logger.Debug("by-hash file missing, trying the plain path", "url", url)
 	}
+	if he := (*HashMismatchError)(nil); errors.As(err, &he) {
+		he.File = dl // the index's name in the Release, not the temporary file
+	}
 	if err != nil {
 		return im, err
 	}

@@ -148,7 +148,8 @@ func TestRefreshHashMismatch(t *testing.T) {
 	}
 	refreshFails(t, p, RefreshOptions{}, func(err error) bool {
 		var hm *HashMismatchError
-		return errors.As(err, &hm) && hm.What == "SHA256"
+		// The error names the index as the Release lists it.
+		return errors.As(err, &hm) && hm.What == "SHA256" && strings.HasPrefix(hm.File, "main/source/Sources")
 	})
 }
 

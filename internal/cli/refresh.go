@@ -60,7 +60,14 @@ signed InRelease; exit code 3 if anything is missing, 4 if anything is corrupt.`
 						fmt.Fprintf(g.stdout, "%-20s %-24s %-10s %8s %s\n", r.Archive, r.Suite, r.Status, humanBytes(r.Downloaded), r.Duration.Round(time.Millisecond))
 					}
 				}
-				return err
+				if err != nil {
+					// Suites are refreshed one by one: say that the others
+					// were, and that a failed one is left as it was.
+					code, _ := exitCode(err)
+					return withCode(code, err, "the suites listed were refreshed; a suite that failed keeps its previous indexes. "+
+						"Run packyard refresh again later (a mirror in mid-sync heals itself), or check the archive's URI and keyring")
+				}
+				return nil
 			})
 		},
 	}
