@@ -17,17 +17,16 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
-	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/packyard/packyard/internal/run"
 )
 
-// smallXZ decodes a single-block, LZMA2-only xz stream with a 64 KiB
-// dictionary (./control comes first in control.tar, within a few KiB; every
-// one of 1,200 bookworm packages decodes with 8 KiB). A member whose history
-// needs more fails to decode and the
-// caller falls back to the full decoder. The block check is not verified:
-// the package file's own SHA256 covers its integrity.
+// smallXZ decodes the first block of an LZMA2-only xz stream as far as it
+// is read (see lazyLZMA2): ./control comes first in control.tar, within a
+// few KiB, so the rest (md5sums, scripts) is never decoded. A stream it
+// cannot read makes the caller fall back to the full decoder. The block
+// check is not verified: the package file's own SHA256 covers its
+// integrity.
 func smallXZ(data []byte) io.Reader {
 	fail := func() io.Reader { return errReader{errors.New("xz: not a simple stream")} }
 	if len(data) < 24 || !bytes.Equal(data[:6], xzMagic) {
@@ -49,11 +48,7 @@ func smallXZ(data []byte) io.Reader {
 	if id, err := binary.ReadUvarint(h); err != nil || id != 0x21 {
 		return fail()
 	}
-	zr, err := lzma.Reader2Config{DictCap: 64 << 10}.NewReader2(bytes.NewReader(blk[hsize:]))
-	if err != nil {
-		return fail()
-	}
-	return zr
+	return newLazyLZMA2(blk[hsize:])
 }
 
 type errReader struct{ err error }

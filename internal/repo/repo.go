@@ -200,7 +200,7 @@ func (r *Repo) AddWith(ctx context.Context, dist string, opts AddOptions, files 
 		return nil, publishErr("adding to "+dist, err)
 	}
 	defer unlockPool()
-	c := &collector{ctx: ctx, run: r.runner, pool: r.pool, ss: newSyncSet(), withContents: r.contents, link: opts.LinkInputs}
+	c := &collector{ctx: ctx, run: r.runner, pool: r.pool, ss: newSyncSet(), withContents: r.contents, link: opts.LinkInputs, components: t.Dist.Components}
 	start := time.Now()
 	u, err := c.collect(files)
 	if err != nil {

@@ -100,6 +100,43 @@ type collector struct {
 	ss           *syncSet
 	withContents bool
 	link         bool // hard-link inputs into the store (AddOptions.LinkInputs)
+	// components are the target distribution's, for making the pool
+	// directories of packages while others are still being hashed.
+	components []string
+	dirs       chan string // to makeDirs, during collect
+	madeDirs   sync.Map    // pool directories sent to makeDirs
+}
+
+// prepareDir asks for the pool directory of a binary package to be made
+// ahead of linking (see makeDirs).
+func (c *collector) prepareDir(b *binaryItem) {
+	if c.dirs == nil {
+		return
+	}
+	dir := poolDir(componentOf(b.Control.get("Section"), c.components), b.Source)
+	if _, done := c.madeDirs.LoadOrStore(dir, true); !done {
+		c.dirs <- dir
+	}
+}
+
+// makeDirs makes the pool directories sent to dirs, one at a time, while
+// the inputs are still being hashed: directory creation overlaps with
+// hashing instead of following it, and one goroutine does not contend
+// with itself for the parent directories' locks. An empty directory left
+// by a refused add is harmless.
+func (c *collector) makeDirs(dirs <-chan string) {
+	for dir := range dirs {
+		abs := filepath.Join(c.pool.root, filepath.FromSlash(dir))
+		if _, err := os.Stat(abs); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(abs, 0o755); err == nil {
+			// What MkdirAll may have created, and the component directory
+			// holding it.
+			prefix := filepath.Dir(abs)
+			c.ss.add(abs, prefix, filepath.Dir(prefix), filepath.Dir(filepath.Dir(prefix)))
+		}
+	}
 }
 
 // verifyListed checks every file listed in ctl (Files, Checksums-Sha1,
@@ -181,6 +218,12 @@ func (c *collector) collect(files []string) (*upload, error) {
 	errs := make([]error, len(files))
 	workers := runtime.GOMAXPROCS(0)
 	next := make(chan int)
+	if c.components != nil {
+		c.dirs = make(chan string, 64)
+		done := make(chan struct{})
+		go func() { c.makeDirs(c.dirs); close(done) }()
+		defer func() { close(c.dirs); <-done; c.dirs = nil }()
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -226,6 +269,7 @@ func (c *collector) collectOne(f string) (*upload, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.prepareDir(b)
 		u.Binaries = append(u.Binaries, *b)
 	case ".dsc":
 		s, err := c.readSource(abs, nil)
