@@ -82,7 +82,7 @@ func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) 
 	if d.CacheDir != "" {
 		j.cache = env.NewDebCache(filepath.Join(d.CacheDir, "debs"))
 	}
-	req.Rec.Event("build.session", map[string]any{"id": sess.ID, "setup_ms": sess.SetupTime.Milliseconds()})
+	req.Rec.Event("build.session", map[string]any{"id": sess.ID, "setup_ms": sess.SetupTime.Milliseconds(), "overlay": sess.Overlay(), "rootless": d.Envs.Rootless()})
 	res, err = d.build(ctx, j)
 	if err != nil && req.Keep {
 		var be *Error

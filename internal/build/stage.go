@@ -43,7 +43,7 @@ func (j *job) stage() error {
 			}
 		}
 	}
-	return chownTree(bd, env.BuildUID, env.BuildGID)
+	return j.sess.HandOverBuildDir()
 }
 
 // unpack extracts the .dsc inside the session as the build user; dpkg-source

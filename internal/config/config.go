@@ -95,6 +95,11 @@ type Build struct {
 	// SbuildUser is the unprivileged user the sbuild builder runs as when
 	// packyard runs as root ("packyard-sbuild" when empty).
 	SbuildUser string `yaml:"sbuild-user,omitempty"`
+	// Overlay picks the overlay of build sessions when packyard runs as an
+	// ordinary user: "kernel" (overlayfs mounted in a user namespace,
+	// Linux 5.11 and later), "fuse" (fuse-overlayfs) or "auto" (kernel,
+	// else fuse; the default). As root the kernel overlay is always used.
+	Overlay string `yaml:"overlay,omitempty"`
 }
 
 // Duration is a time.Duration written as Go duration text ("6h", "36h").
@@ -257,6 +262,11 @@ func (c *Config) Validate() error {
 	case "dpkg", "sbuild":
 	default:
 		return fmt.Errorf("build.builder %q: want dpkg or sbuild", c.Build.Builder)
+	}
+	switch c.Build.Overlay {
+	case "", "auto", "kernel", "fuse":
+	default:
+		return fmt.Errorf("build.overlay %q: want auto, kernel or fuse", c.Build.Overlay)
 	}
 	for _, d := range c.Repository.Distributions {
 		if d.Codename == "" {

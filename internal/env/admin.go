@@ -130,7 +130,7 @@ func (m *Manager) Remove(codename, arch, variant string) error {
 	if err := os.Rename(dir, trash); err != nil {
 		return fmt.Errorf("removing %s: %w", name, err)
 	}
-	if err := os.RemoveAll(trash); err != nil {
+	if err := m.removeAll(trash); err != nil {
 		return fmt.Errorf("removing %s: %w", name, err)
 	}
 	return nil
@@ -166,14 +166,21 @@ func (m *Manager) Verify(e *Env, content bool) error {
 
 // TreeDigest returns a SHA-256 over every entry below root in walk order:
 // relative path, mode, size and symlink target, and with content the
-// SHA-256 of each regular file.
+// SHA-256 of each regular file. Without root a few directories and files
+// of an environment belong to other subordinate ids and cannot be read
+// (apt's partial/ directories): they count as "unreadable", their metadata
+// still counts.
 func TreeDigest(root string, content bool) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(root, p)
 		if err != nil {
+			if d != nil && errors.Is(err, fs.ErrPermission) {
+				fmt.Fprintf(h, "%s\x00unreadable\n", rel)
+				return nil
+			}
 			return err
 		}
-		rel, _ := filepath.Rel(root, p)
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -192,7 +199,9 @@ func TreeDigest(root string, content bool) (string, error) {
 			fmt.Fprintf(h, "\x00%s", target)
 		case content && d.Type().IsRegular():
 			sum, err := fileSHA256(p)
-			if err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				sum = "unreadable"
+			} else if err != nil {
 				return err
 			}
 			fmt.Fprintf(h, "\x00%s", sum)
@@ -237,6 +246,9 @@ func (m *Manager) Shell(ctx context.Context, e *Env, opts ShellOptions) error {
 		return err
 	}
 	defer s.Close()
+	if err := s.HandOverBuildDir(); err != nil {
+		return err
+	}
 	cmd := opts.Command
 	if len(cmd) == 0 {
 		cmd = []string{"bash", "-l"}

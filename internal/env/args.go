@@ -85,9 +85,14 @@ type CreateSpec struct {
 	Include []string
 	// Target is the directory mmdebstrap fills.
 	Target string
+	// Mode is mmdebstrap's --mode: "root" (the default) or "unshare"
+	// (without root, run as root of the rootless user namespace: see
+	// UserNSArgs).
+	Mode string
 }
 
-// MmdebstrapArgs returns the mmdebstrap command line for spec: root mode,
+// MmdebstrapArgs returns the mmdebstrap command line for spec: root mode
+// unless spec.Mode says otherwise,
 // directory format, apt lists kept (sessions install build-dependencies
 // without an apt-get update), each distinct keyring passed with --keyring and
 // named in signed-by, and hooks that add the build user.
@@ -96,9 +101,13 @@ func MmdebstrapArgs(spec CreateSpec) []string {
 	if variant == "" {
 		variant = DefaultVariant
 	}
+	mode := spec.Mode
+	if mode == "" {
+		mode = "root"
+	}
 	args := []string{"mmdebstrap",
 		"--variant=" + variant,
-		"--mode=root",
+		"--mode=" + mode,
 		"--format=directory",
 		"--architectures=" + spec.Architecture,
 		"--skip=cleanup/apt/lists",

@@ -37,6 +37,9 @@ type Manager struct {
 	Rec *record.Run
 	// Log, when set, receives mmdebstrap's output.
 	Log io.Writer
+	// rootless is set when packyard runs as an ordinary user (rootless.go).
+	rootless bool
+	rl       rootlessState
 }
 
 // NewManager returns a Manager for cfg's workspace. runner may be nil.
@@ -47,7 +50,7 @@ func NewManager(cfg *config.Config, logger *slog.Logger, runner *run.Runner) *Ma
 	if runner == nil {
 		runner = run.New(logger)
 	}
-	return &Manager{cfg: cfg, logger: logger, runner: runner}
+	return &Manager{cfg: cfg, logger: logger, runner: runner, rootless: os.Geteuid() != 0}
 }
 
 // Config returns the configuration the manager works with.
@@ -164,6 +167,11 @@ func (m *Manager) create(ctx context.Context, codename, arch, variant string) (*
 		return nil, fmt.Errorf("creating envs directory: %w", err)
 	}
 	name := Name(codename, arch, variant)
+	if m.rootless {
+		if err := m.CheckRootless(OverlayAuto); err != nil {
+			return nil, fmt.Errorf("creating environment %s: %w", name, err)
+		}
+	}
 	tmp := filepath.Join(envs, ".new-"+name+"-"+randomID())
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("creating environment: %w", err)
@@ -171,11 +179,11 @@ func (m *Manager) create(ctx context.Context, codename, arch, variant string) (*
 	ok := false
 	defer func() {
 		if !ok {
-			_ = os.RemoveAll(tmp)
+			_ = m.removeAll(tmp)
 		}
 	}()
 	root := filepath.Join(tmp, "root")
-	args := MmdebstrapArgs(CreateSpec{Codename: codename, Architecture: arch, Variant: variant, Sources: sources, Target: root})
+	args := m.mmdebstrapCommand(CreateSpec{Codename: codename, Architecture: arch, Variant: variant, Sources: sources, Target: root})
 	m.Rec.Event("env.create", map[string]any{"env": name, "command": args})
 	m.logger.Info("creating build environment", "env", name)
 	start := time.Now()
@@ -197,12 +205,25 @@ func (m *Manager) create(ctx context.Context, codename, arch, variant string) (*
 		return nil, err
 	}
 	final := filepath.Join(envs, name)
-	if err := replaceDir(tmp, final); err != nil {
+	if err := m.replaceDir(tmp, final); err != nil {
 		return nil, err
 	}
 	ok = true
 	m.Rec.Event("env.created", map[string]any{"env": name, "seconds": time.Since(start).Seconds(), "packages": len(man.Packages)})
 	return &Env{Codename: codename, Architecture: arch, Variant: variant, Dir: final, Root: filepath.Join(final, "root"), Manifest: *man}, nil
+}
+
+// mmdebstrapCommand returns the command that creates an environment: as
+// root mmdebstrap in root mode; without root mmdebstrap in unshare mode
+// run as root of the rootless user namespace, so the environment's files
+// belong to the user and its subordinate ids with the map sessions use
+// (mmdebstrap's own unshare map would start at the first subordinate id).
+func (m *Manager) mmdebstrapCommand(spec CreateSpec) []string {
+	if !m.rootless {
+		return MmdebstrapArgs(spec)
+	}
+	spec.Mode = "unshare"
+	return UserNSArgs(MmdebstrapArgs(spec)...)
 }
 
 // installSources copies each archive keyring into the environment and
@@ -274,7 +295,7 @@ func writeManifest(dir string, man *Manifest) error {
 // replaceDir moves tmp to final, moving an old final aside first and
 // removing it afterwards unless a session still uses it (GC removes it
 // later).
-func replaceDir(tmp, final string) error {
+func (m *Manager) replaceDir(tmp, final string) error {
 	old := ""
 	if _, err := os.Lstat(final); err == nil {
 		old = filepath.Join(filepath.Dir(final), ".old-"+filepath.Base(final)+"-"+randomID())
@@ -287,7 +308,7 @@ func replaceDir(tmp, final string) error {
 	}
 	if old != "" {
 		if f, ok := tryLockFile(filepath.Join(old, "use.lock")); ok {
-			_ = os.RemoveAll(old)
+			_ = m.removeAll(old)
 			f.Close()
 		}
 	}

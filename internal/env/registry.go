@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/packyard/packyard/internal/run"
 )
 
 // The session registry is the directory <workspace>/tmp/sessions: one
@@ -160,17 +162,40 @@ func (m *Manager) gcSession(dir string, rep *GCReport) error {
 		return err
 	}
 	for _, mp := range mounts {
-		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil {
-			return fmt.Errorf("unmounting leftover %s: %w", mp, err)
+		if err := m.unmountLeftover(mp); err != nil {
+			return err
 		}
 		rep.Unmounted = append(rep.Unmounted, mp)
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := m.removeAll(dir); err != nil {
 		return fmt.Errorf("removing leftover session: %w", err)
 	}
 	rep.Sessions = append(rep.Sessions, filepath.Base(dir))
 	return nil
 }
+
+// unmountLeftover detaches a leftover mount point. Sessions mount only in
+// namespaces of their own, which die with them; what may still show here
+// is a mount made otherwise, such as a fuse-overlayfs mounted by hand or by
+// an older packyard. Without root only fuse mounts of the user can be
+// released, with fusermount3 -u -z (lazy).
+func (m *Manager) unmountLeftover(mp string) error {
+	err := syscall.Unmount(mp, syscall.MNT_DETACH)
+	if err == nil || !m.rootless {
+		if err != nil {
+			return fmt.Errorf("unmounting leftover %s: %w", mp, err)
+		}
+		return nil
+	}
+	if ferr := m.runner.Run(context.Background(), run.Cmd{Args: FusermountArgs(mp)}); ferr != nil {
+		return fmt.Errorf("unmounting leftover %s: %w", mp, errors.Join(err, ferr))
+	}
+	return nil
+}
+
+// FusermountArgs returns the command that lazily unmounts a fuse mount of
+// the calling user (fusermount3(1)).
+func FusermountArgs(mp string) []string { return []string{"fusermount3", "-u", "-z", "--", mp} }
 
 // mountsBelow returns the mount points of this mount namespace at or below
 // dir, deepest first (proc(5), /proc/self/mountinfo field 5).
@@ -257,7 +282,7 @@ func (m *Manager) gcPartialEnvs(rep *GCReport) error {
 				continue
 			}
 		}
-		err := os.RemoveAll(filepath.Join(dir, n))
+		err := m.removeAll(filepath.Join(dir, n))
 		unlock()
 		if err != nil {
 			return fmt.Errorf("removing partial environment: %w", err)
@@ -301,7 +326,7 @@ func (m *Manager) gcLayers(rep *GCReport) error {
 		if err != nil {
 			continue
 		}
-		removed, err := CollectLayers(e, policy, time.Now())
+		removed, err := m.collectLayers(e, policy)
 		for _, h := range removed {
 			rep.Layers = append(rep.Layers, in.Name+"/"+h)
 		}
@@ -310,6 +335,44 @@ func (m *Manager) gcLayers(rep *GCReport) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// collectLayers is CollectLayers, which without root cannot remove the
+// files of a layer that belong to subordinate ids: it leaves the layer
+// renamed to layers/.trash-<hash>-<id>, and here those are removed from the
+// user namespace and the collection resumed.
+func (m *Manager) collectLayers(e *Env, policy LayerPolicy) ([]string, error) {
+	var all []string
+	for {
+		removed, err := CollectLayers(e, policy, time.Now())
+		all = append(all, removed...)
+		if err == nil || !m.rootless {
+			return all, err
+		}
+		swept, serr := m.sweepTrash(e)
+		all = append(all, swept...)
+		if serr != nil || len(swept) == 0 {
+			return all, errors.Join(err, serr)
+		}
+	}
+}
+
+// sweepTrash removes e's layers/.trash-* directories and returns their
+// layer hashes.
+func (m *Manager) sweepTrash(e *Env) ([]string, error) {
+	trash, _ := filepath.Glob(filepath.Join(e.LayersDir(), ".trash-*"))
+	var hashes []string
+	for _, t := range trash {
+		if err := m.removeAll(t); err != nil {
+			return hashes, err
+		}
+		name := strings.TrimPrefix(filepath.Base(t), ".trash-")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i]
+		}
+		hashes = append(hashes, name)
+	}
+	return hashes, nil
 }
 
 // procRef names one process: its pid and start time.

@@ -87,7 +87,7 @@ func TestReplaceDirKeepsOldInUse(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(tmp, "root", "new"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := replaceDir(tmp, final); err != nil {
+		if err := NewManager(config.Default(base, "bookworm", "amd64", nil), nil, nil).replaceDir(tmp, final); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(filepath.Join(final, "root", "new")); err != nil {

@@ -32,6 +32,8 @@ type Session struct {
 	BuildDir string
 
 	runner *run.Runner
+	// ns holds the namespaces of a session made without root (nil as root).
+	ns     *holder
 	ops    chan func()
 	done   chan struct{}
 	closed bool
@@ -81,9 +83,11 @@ func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*S
 			return nil, fmt.Errorf("creating session: %w", err)
 		}
 	}
-	if err := os.Chown(s.BuildDir, BuildUID, BuildGID); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("creating session: %w", err)
+	if !m.rootless {
+		if err := os.Chown(s.BuildDir, BuildUID, BuildGID); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("creating session: %w", err)
+		}
 	}
 	self, err := procStartTime(os.Getpid())
 	if err != nil {
@@ -103,17 +107,25 @@ func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*S
 	s.envLock = envLock
 	lowers := append(append([]string(nil), layers...), e.Root)
 	s.lowers = lowers
-	opts := OverlayOptions(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
 	start := time.Now()
-	ready := make(chan error, 1)
-	go s.loop(opts, ready)
-	if err := <-ready; err != nil {
+	if err := s.start(m, lowers); err != nil {
 		envLock.Close()
-		_ = os.RemoveAll(dir)
+		_ = m.removeAll(dir)
 		return nil, err
 	}
 	s.SetupTime = time.Since(start)
 	return s, nil
+}
+
+// start mounts the overlay over lowers and starts the session's loop: on
+// a thread of its own mount namespace as root, in a holder otherwise.
+func (s *Session) start(m *Manager, lowers []string) error {
+	if m.rootless {
+		return s.startRootless(m, lowers)
+	}
+	ready := make(chan error, 1)
+	go s.loop(OverlayOptions(lowers, filepath.Join(s.Dir, "upper"), filepath.Join(s.Dir, "work")), ready)
+	return <-ready
 }
 
 // loop owns the session's mount namespace: it never unlocks its OS thread,
@@ -174,7 +186,7 @@ func (s *Session) Run(ctx context.Context, step Step) error {
 	case s.ops <- func() {
 		pid := 0
 		var init chan procRef
-		err := s.runner.Run(ctx, run.Cmd{Args: BwrapArgs(spec), Log: step.Log, Setpgid: !step.Interactive,
+		err := s.runner.Run(ctx, run.Cmd{Args: s.wrap(BwrapArgs(spec)), Log: step.Log, Setpgid: !step.Interactive,
 			Stdin: step.Stdin, Stdout: step.Stdout,
 			Started: func(p int) {
 				pid = p
@@ -204,7 +216,7 @@ func (s *Session) Run(ctx context.Context, step Step) error {
 }
 
 // BwrapCommand returns the bwrap command line Run would use for step.
-func (s *Session) BwrapCommand(step Step) []string { return BwrapArgs(s.bwrapSpec(step)) }
+func (s *Session) BwrapCommand(step Step) []string { return s.wrap(BwrapArgs(s.bwrapSpec(step))) }
 
 func (s *Session) bwrapSpec(step Step) BwrapSpec {
 	mounts := []Mount{{Source: s.BuildDir, Dest: "/build"}}
@@ -231,6 +243,10 @@ func (s *Session) Close() error {
 	s.closed = true
 	close(s.ops)
 	<-s.done
+	if s.ns != nil {
+		s.ns.stop()
+		s.unregisterPID(s.ns.pid)
+	}
 	defer func() {
 		for _, f := range s.locks {
 			f.Close()
@@ -242,7 +258,7 @@ func (s *Session) Close() error {
 	if s.record.Kept {
 		return nil
 	}
-	if err := os.RemoveAll(s.Dir); err != nil {
+	if err := removeAll(s.runner, s.ns != nil, s.Dir); err != nil {
 		return fmt.Errorf("removing session %s: %w", s.ID, err)
 	}
 	return nil
@@ -262,21 +278,21 @@ func (s *Session) do(fn func() error) error {
 // Must run on the session thread.
 func (s *Session) remount(lowers []string, mounted bool) error {
 	if mounted {
-		if err := syscall.Unmount(s.Root, 0); err != nil {
-			return fmt.Errorf("unmounting session overlay: %w", err)
+		if err := s.unmountOverlay(); err != nil {
+			return err
 		}
 	}
 	upper, work := filepath.Join(s.Dir, "upper"), filepath.Join(s.Dir, "work")
 	for _, d := range []string{upper, work} {
-		if err := os.RemoveAll(d); err != nil {
+		if err := removeAll(s.runner, s.ns != nil, d); err != nil {
 			return fmt.Errorf("resetting session overlay: %w", err)
 		}
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return fmt.Errorf("resetting session overlay: %w", err)
 		}
 	}
-	if err := syscall.Mount("overlay", s.Root, "overlay", 0, OverlayOptions(lowers, upper, work)); err != nil {
-		return fmt.Errorf("mounting session overlay: %w", err)
+	if err := s.mountOverlay(lowers, upper, work); err != nil {
+		return err
 	}
 	s.lowers = lowers
 	return nil
@@ -321,8 +337,8 @@ func (s *Session) CommitLayer(packages map[string]string) (*Layer, error) {
 	tmp := filepath.Join(layers, ".new-"+hash[:16]+"-"+randomID())
 	var made *Layer
 	err := s.do(func() error {
-		if err := syscall.Unmount(s.Root, 0); err != nil {
-			return fmt.Errorf("unmounting session overlay: %w", err)
+		if err := s.unmountOverlay(); err != nil {
+			return err
 		}
 		if err := os.Mkdir(tmp, 0o755); err != nil {
 			return fmt.Errorf("creating layer: %w", err)
@@ -342,7 +358,7 @@ func (s *Session) CommitLayer(packages map[string]string) (*Layer, error) {
 		if err := os.Rename(tmp, final); err != nil {
 			// Someone made it first (or a stale one sits there): use theirs
 			// when valid.
-			_ = os.RemoveAll(tmp)
+			_ = removeAll(s.runner, s.ns != nil, tmp)
 		}
 		l, err := s.Env.Layer(hash)
 		if err != nil {
@@ -397,13 +413,11 @@ func (m *Manager) OpenKeptSession(ctx context.Context, id string) (*Session, err
 	s := &Session{ID: id, Dir: dir, Root: filepath.Join(dir, "merged"), BuildDir: filepath.Join(dir, "build"),
 		runner: m.runner, ops: make(chan func()), done: make(chan struct{}), record: rec, lowers: rec.Lowers,
 		Env: &Env{Root: rec.Lowers[len(rec.Lowers)-1]}}
-	_ = os.RemoveAll(filepath.Join(dir, "work"))
+	_ = m.removeAll(filepath.Join(dir, "work"))
 	if err := os.Mkdir(filepath.Join(dir, "work"), 0o755); err != nil {
 		return nil, fmt.Errorf("opening kept session: %w", err)
 	}
-	ready := make(chan error, 1)
-	go s.loop(OverlayOptions(rec.Lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work")), ready)
-	if err := <-ready; err != nil {
+	if err := s.start(m, rec.Lowers); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -417,10 +431,10 @@ func (m *Manager) RemoveKeptSession(id string) error {
 	dir := filepath.Join(m.SessionsDir(), id)
 	if mounts, err := mountsBelow(dir); err == nil {
 		for _, mp := range mounts {
-			_ = syscall.Unmount(mp, syscall.MNT_DETACH)
+			_ = m.unmountLeftover(mp)
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := m.removeAll(dir); err != nil {
 		return fmt.Errorf("removing session %s: %w", id, err)
 	}
 	return nil

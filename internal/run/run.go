@@ -39,6 +39,10 @@ type Cmd struct {
 	// Started, when set, is called with the process id once the program has
 	// started, before Run waits for it (to register it for later cleanup).
 	Started func(pid int)
+	// Pdeathsig, when non-zero, is sent to the program when the OS thread
+	// that started it exits (prctl(2) PR_SET_PDEATHSIG): callers that need
+	// it tied to packyard's life start it from a locked thread.
+	Pdeathsig syscall.Signal
 }
 
 // Error is a failed external program: it ran and exited non-zero, was killed,
@@ -114,8 +118,14 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 		cmd.Stdout = io.MultiWriter(logw, tail)
 	}
 	cmd.Stderr = io.MultiWriter(logw, tail)
+	if c.Pdeathsig != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: c.Pdeathsig}
+	}
 	if c.Setpgid {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.Setpgid = true
 		cmd.Cancel = func() error {
 			if cmd.Process == nil {
 				return nil
@@ -203,6 +213,9 @@ var hostPackages = map[string]string{
 	"setpriv":            "util-linux",
 	"useradd":            "passwd",
 	"usermod":            "passwd",
+	"newgidmap":          "uidmap",
+	"nsenter":            "util-linux",
+	"fusermount3":        "fuse3",
 }
 
 // PackageFor names the Debian package that ships program, or "" if unknown.
