@@ -1,28 +1,32 @@
 package indexfile
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
-func TestScan(t *testing.T) {
-	data := "Package: a\nDepends: x,\n y (>= 1)\n# comment\nVersion: 1  \n\n\n\npackage: b\r\nVersion: 2\n"
-	var got [][3]string
-	err := Scan([]byte(data), func(s *Stanza) error {
-		got = append(got, [3]string{s.Get("Package"), s.Get("version"), s.Get("Depends")})
-		return nil
-	})
+func TestReadPackagesAndSources(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "dosecases")
+	bins, err := ReadPackages(filepath.Join(dir, "Packages"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][3]string{{"a", "1", "x,\n y (>= 1)"}, {"b", "2", ""}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Scan differs (-want +got):\n%s", diff)
+	srcs, err := ReadSources(filepath.Join(dir, "Sources"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range []string{" continuation first\n", "Package a\n"} {
-		if err := Scan([]byte(bad), func(*Stanza) error { return nil }); err == nil {
-			t.Errorf("Scan(%q) succeeded; want an error", bad)
+	for file, got := range map[string]int{"Packages": len(bins), "Sources": len(srcs)} {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
 		}
+		if want := strings.Count(string(data), "\nPackage: ") + 1; got != want || got == 0 {
+			t.Errorf("%s: read %d packages; the file has %d", file, got, want)
+		}
+	}
+	if _, err := ReadPackages(filepath.Join(dir, "no-such-index")); err == nil {
+		t.Error("ReadPackages of a missing file succeeded")
 	}
 }
