@@ -277,7 +277,7 @@ func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte, withSH
 		return checksums{}, err
 	}
 	defer in.Close()
-	if link && worldReadable(in) {
+	if link && worldReadable(in) && procFD() {
 		sum, ok, err := p.storeLinked(src, in, ss, head, withSHA1)
 		if err != nil || ok {
 			return sum, err
@@ -379,8 +379,13 @@ func (p pool) storeLinked(src string, in *os.File, ss *syncSet, head *[]byte, wi
 	if _, err := os.Stat(blob); err == nil {
 		return sum, true, nil
 	}
-	err = inFanout(filepath.Dir(blob), ss, func() error { return os.Link(src, blob) })
-	if errors.Is(err, syscall.EXDEV) || errors.Is(err, os.ErrPermission) {
+	// The opened file is linked, not the name: the blob is the inode that
+	// was hashed even if src is renamed over or a symbolic link.
+	self := "/proc/self/fd/" + strconv.Itoa(int(in.Fd()))
+	err = inFanout(filepath.Dir(blob), ss, func() error {
+		return unix.Linkat(unix.AT_FDCWD, self, unix.AT_FDCWD, blob, unix.AT_SYMLINK_FOLLOW)
+	})
+	if errors.Is(err, syscall.EXDEV) || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM) {
 		return checksums{}, false, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrExist) {

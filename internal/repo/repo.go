@@ -180,10 +180,12 @@ func (r *Repo) Add(ctx context.Context, dist string, files ...string) (*Result, 
 
 // AddOptions tune AddWith.
 type AddOptions struct {
-	// LinkInputs hard-links input files into the pool's store instead of
-	// copying them when they are on the repository's filesystem. Use it
-	// only for files nobody will rewrite in place (packyard's own build
-	// results): a rewrite would change the published file.
+	// LinkInputs hard-links every input file into the pool's store instead
+	// of copying it when it is on the repository's filesystem and readable
+	// by everyone. Use it only for files nobody will rewrite in place: a
+	// rewrite would change the published file. Without it, only inputs in
+	// the workspace's runs directory (packyard's own build results, which
+	// it never rewrites) are linked, and everything else is copied.
 	LinkInputs bool
 }
 
@@ -200,7 +202,7 @@ func (r *Repo) AddWith(ctx context.Context, dist string, opts AddOptions, files 
 		return nil, publishErr("adding to "+dist, err)
 	}
 	defer unlockPool()
-	c := &collector{ctx: ctx, run: r.runner, pool: r.pool, ss: newSyncSet(), withContents: r.contents, link: opts.LinkInputs, components: t.Dist.Components}
+	c := &collector{ctx: ctx, run: r.runner, pool: r.pool, ss: newSyncSet(), withContents: r.contents, link: opts.LinkInputs, linkUnder: r.cfg.WorkspaceDir().Runs(), components: t.Dist.Components}
 	start := time.Now()
 	u, err := c.collect(files)
 	if err != nil {

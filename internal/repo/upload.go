@@ -99,12 +99,38 @@ type collector struct {
 	pool         pool
 	ss           *syncSet
 	withContents bool
-	link         bool // hard-link inputs into the store (AddOptions.LinkInputs)
+	link         bool   // hard-link inputs into the store (AddOptions.LinkInputs)
+	linkUnder    string // inputs under this directory are linked anyway (see linkable)
 	// components are the target distribution's, for making the pool
 	// directories of packages while others are still being hashed.
 	components []string
 	dirs       chan string // to makeDirs, during collect
 	madeDirs   sync.Map    // pool directories sent to makeDirs
+}
+
+// linkable reports whether input p may be hard-linked into the store: with
+// AddOptions.LinkInputs, or when it lies (symbolic links resolved) in the
+// workspace's runs directory, where packyard's builds leave results it
+// never rewrites. Other inputs are copied: a user's file may be rewritten
+// in place later (dpkg-deb -b over the same name does that), which must
+// not change what the pool serves.
+func (c *collector) linkable(p string) bool {
+	if c.link {
+		return true
+	}
+	if c.linkUnder == "" {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return false
+	}
+	under, err := filepath.EvalSymlinks(c.linkUnder)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(under, real)
+	return err == nil && rel != "." && !strings.HasPrefix(rel, "..")
 }
 
 // prepareDir asks for the pool directory of a binary package to be made
@@ -159,7 +185,7 @@ func (c *collector) verifyListed(ctlPath string, ctl stanza) ([]inputFile, error
 			in, ok := files[e.Name]
 			if !ok {
 				p := filepath.Join(dir, e.Name)
-				sum, err := c.pool.store(p, c.ss, c.link)
+				sum, err := c.pool.store(p, c.ss, c.linkable(p))
 				if err != nil {
 					if errors.Is(err, os.ErrNotExist) {
 						err = fmt.Errorf("listed file %s is missing", e.Name)
@@ -296,7 +322,7 @@ func (c *collector) addChanges(u *upload, p string) error {
 	if err != nil {
 		return err
 	}
-	sum, err := c.pool.store(p, c.ss, c.link)
+	sum, err := c.pool.store(p, c.ss, c.linkable(p))
 	if err != nil {
 		return &FileError{Path: p, Err: err}
 	}
@@ -337,7 +363,7 @@ func (c *collector) readBinary(p string, sum *checksums) (*binaryItem, error) {
 	if sum == nil {
 		hp := headBuffers.Get().(*[]byte)
 		defer func() { *hp = (*hp)[:0]; headBuffers.Put(hp) }()
-		s, err := c.pool.storeHead(p, c.ss, c.link, hp, false)
+		s, err := c.pool.storeHead(p, c.ss, c.linkable(p), hp, false)
 		head = *hp
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
@@ -408,7 +434,7 @@ func (c *collector) readSource(p string, sum *checksums) (*sourceItem, error) {
 		return nil, err
 	}
 	if sum == nil {
-		s, err := c.pool.store(p, c.ss, c.link)
+		s, err := c.pool.store(p, c.ss, c.linkable(p))
 		if err != nil {
 			return nil, &FileError{Path: p, Err: err}
 		}
