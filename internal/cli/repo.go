@@ -68,11 +68,14 @@ func newRepo(g *globals) *cobra.Command {
 				return map[string]string{"removed": args[0]}, r.RemoveSnapshot(ctx, args[0])
 			}),
 	)
+	var link bool
+	add := repoCommand(g, "add DIST FILE...", "Add .deb, .udeb, .dsc and .changes files and publish a new generation", cobra.MinimumNArgs(2),
+		func(ctx context.Context, r *repo.Repo, rec *record.Run, args []string) (printer, error) {
+			return r.AddWith(ctx, args[0], repo.AddOptions{LinkInputs: link}, args[1:]...)
+		})
+	add.Flags().BoolVar(&link, "link", false, "hard-link the files into the pool instead of copying them (only for files nobody will rewrite in place)")
 	cmd.AddCommand(
-		repoCommand(g, "add DIST FILE...", "Add .deb, .udeb, .dsc and .changes files and publish a new generation", cobra.MinimumNArgs(2),
-			func(ctx context.Context, r *repo.Repo, rec *record.Run, args []string) (printer, error) {
-				return r.Add(ctx, args[0], args[1:]...)
-			}),
+		add,
 		repoCommand(g, "remove DIST NAME...", "Remove source or binary packages from DIST and publish", cobra.MinimumNArgs(2),
 			func(ctx context.Context, r *repo.Repo, rec *record.Run, args []string) (printer, error) {
 				return r.Remove(ctx, args[0], args[1:]...)
