@@ -136,6 +136,8 @@ type Result struct {
 	// PrimaryLog is the builder's own log when it keeps one (sbuild's
 	// .build file, copied to OutDir); empty for dpkg, whose log is LogPath.
 	PrimaryLog string
+	// Phases time the parts of the build in order (dpkg builder only).
+	Phases []Phase
 }
 
 // startJob checks req (exactly one of DSC and SourceTree, an environment

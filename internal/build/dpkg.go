@@ -55,29 +55,29 @@ type job struct {
 	dir     string // unpacked tree inside the session, e.g. /build/hello-2.10
 	dsc     string // .dsc file name in /build, when building from one
 	cache   *env.DebCache
+	clock   *phaseClock
 }
 
 // Build builds req. A failed step returns a *Error (wrapping
 // ErrBuildFailed) naming the log; a source tree without debian/ returns a
-// *SourceTreeError.
+// *SourceTreeError. The result's Phases time each part of the build; they
+// go to the log and the run record too (event "build.phases").
 func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) {
+	clock := newPhaseClock()
 	j, closeLog, err := startJob(req)
 	if err != nil {
 		return nil, err
 	}
 	defer closeLog()
 	req = j.req
+	j.clock = clock
 	req.Rec.Event("build.start", map[string]any{"builder": "dpkg", "source": j.source, "version": j.version, "env": req.Env.Name()})
-	start := time.Now()
 	sess, err := d.Envs.OpenSession(ctx, req.Env)
 	if err != nil {
 		return nil, fmt.Errorf("opening build session: %w", err)
 	}
-	defer func() {
-		if cerr := sess.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
+	defer sess.Close() // no-op after the Close below; covers early returns
+	clock.mark("session")
 	j.sess = sess
 	if d.CacheDir != "" {
 		j.cache = env.NewDebCache(filepath.Join(d.CacheDir, "debs"))
@@ -90,13 +90,28 @@ func (d *Dpkg) Build(ctx context.Context, req Request) (res *Result, err error) 
 			be.Session = sess.ID
 		}
 	}
-	if err != nil {
-		req.Rec.Event("build.failed", map[string]any{"source": j.source, "version": j.version, "error": err.Error(), "seconds": time.Since(start).Seconds()})
-		fmt.Fprintf(j.log, "\npackyard: build failed: %v\n", err)
-		return res, err
+	if cerr := sess.Close(); cerr != nil && err == nil {
+		err = cerr
 	}
-	req.Rec.Event("build.done", map[string]any{"source": j.source, "version": j.version, "files": len(res.Files), "seconds": time.Since(start).Seconds()})
-	return res, nil
+	clock.mark("close")
+	j.finish(res, err)
+	return res, err
+}
+
+// finish records the phases and the outcome in the log and the run record.
+func (j *job) finish(res *Result, err error) {
+	phases, total := j.clock.list(), j.clock.total()
+	if res != nil {
+		res.Phases = phases
+	}
+	j.req.Rec.Event("build.phases", phaseEvent(phases, total))
+	fmt.Fprintf(j.log, "packyard: phases: %s (total %.2f s)\n", FormatPhases(phases), total.Seconds())
+	if err != nil {
+		j.req.Rec.Event("build.failed", map[string]any{"source": j.source, "version": j.version, "error": err.Error(), "seconds": total.Seconds()})
+		fmt.Fprintf(j.log, "\npackyard: build failed: %v\n", err)
+		return
+	}
+	j.req.Rec.Event("build.done", map[string]any{"source": j.source, "version": j.version, "files": len(res.Files), "seconds": total.Seconds()})
 }
 
 func openLog(req Request) (*os.File, io.Writer, error) {
@@ -179,6 +194,7 @@ func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
 	if err := j.stage(); err != nil {
 		return nil, j.fail("stage", err)
 	}
+	j.clock.mark("stage")
 	if err := j.unpack(ctx); err != nil {
 		return nil, j.fail("extract", err)
 	}
@@ -186,14 +202,18 @@ func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
 	if err != nil {
 		return nil, j.fail("extract", err)
 	}
+	j.clock.mark("extract")
 	if err := d.prepareDeps(ctx, j); err != nil {
 		return nil, j.fail("build-deps", err)
 	}
+	j.clock.mark("build-deps")
 	args := DpkgBuildpackageArgs(j.req)
-	j.req.Rec.Event("build.run", map[string]any{"command": args, "dir": j.dir, "source_date_epoch": entry.Date.Unix()})
-	fmt.Fprintf(j.log, "packyard: %s (in %s, SOURCE_DATE_EPOCH=%d)\n", joinArgs(args), j.dir, entry.Date.Unix())
+	j.req.Rec.Event("build.run", map[string]any{"command": args, "dir": j.dir, "source_date_epoch": entry.Date.Unix(),
+		"deb_build_options": DebBuildOptions(j.req)})
+	fmt.Fprintf(j.log, "packyard: %s (in %s, SOURCE_DATE_EPOCH=%d, DEB_BUILD_OPTIONS=%q)\n", joinArgs(args), j.dir, entry.Date.Unix(), DebBuildOptions(j.req))
 	runErr := j.run(ctx, env.Step{Name: "build", Command: args, AsBuildUser: true, Dir: j.dir,
 		Env: BuildEnvironment(j.req, entry.Date), Log: j.log})
+	j.clock.mark("build")
 	res := &Result{Source: j.source, Version: j.version, Command: args, LogPath: j.req.LogPath, CollectedFrom: j.sess.BuildDir}
 	if runErr != nil {
 		res.ExitCode = -1
@@ -207,6 +227,7 @@ func (d *Dpkg) build(ctx context.Context, j *job) (*Result, error) {
 	if err != nil {
 		return res, j.fail("collect", err)
 	}
+	j.clock.mark("collect")
 	res.Files = files
 	return res, nil
 }

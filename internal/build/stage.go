@@ -15,10 +15,14 @@ import (
 	"github.com/packyard/packyard/internal/env"
 )
 
-// stage copies the source package (or tree) into the session's /build,
-// owned by the build user.
+// stage puts the source package (or tree) into the session's /build,
+// owned by the build user. As root, upstream tarballs are shared read-only
+// as hard links where possible (shareFile): they go in after the hand-over
+// to the build user, when only root may still write to /build.
 func (j *job) stage() error {
 	bd := j.sess.BuildDir
+	share := os.Geteuid() == 0
+	var shared []string
 	if j.req.DSC != "" {
 		dsc, err := ReadDSC(j.req.DSC)
 		if err != nil {
@@ -26,6 +30,10 @@ func (j *job) stage() error {
 		}
 		srcDir := filepath.Dir(j.req.DSC)
 		for _, name := range append([]string{filepath.Base(j.req.DSC)}, dsc.Files...) {
+			if share && isUpstreamTarball(name) {
+				shared = append(shared, filepath.Join(srcDir, name))
+				continue
+			}
 			if err := copyFile(filepath.Join(srcDir, name), filepath.Join(bd, name)); err != nil {
 				return err
 			}
@@ -38,12 +46,24 @@ func (j *job) stage() error {
 		origs, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Clean(j.req.SourceTree)),
 			j.source+"_"+UpstreamVersion(noEpoch(j.version))+".orig*"))
 		for _, o := range origs {
-			if err := copyFile(o, filepath.Join(bd, filepath.Base(o))); err != nil {
+			if share {
+				shared = append(shared, o)
+			} else if err := copyFile(o, filepath.Join(bd, filepath.Base(o))); err != nil {
 				return err
 			}
 		}
 	}
-	return j.sess.HandOverBuildDir()
+	if err := j.sess.HandOverBuildDir(); err != nil {
+		return err
+	}
+	linked, err := shareFiles(shared, bd)
+	if err != nil {
+		return err
+	}
+	if len(shared) > 0 {
+		fmt.Fprintf(j.log, "packyard: staged %d upstream tarball file(s), %d as hard links\n", len(shared), linked)
+	}
+	return nil
 }
 
 // unpack extracts the .dsc inside the session as the build user; dpkg-source
@@ -148,8 +168,9 @@ var artifactExts = []string{".deb", ".udeb", ".ddeb", ".buildinfo", ".changes"}
 // sourceExts are collected too when the source package was built.
 var sourceExts = []string{".dsc", ".tar.gz", ".tar.xz", ".tar.bz2", ".tar.lzma", ".tar.zst", ".asc", ".diff.gz"}
 
-// collect copies the build's artifacts from buildDir (top level only) into
-// outDir and returns their absolute paths, sorted.
+// collect puts the build's artifacts from buildDir (top level only) into
+// outDir, as hard links where possible (linkOrCopy), and returns their
+// absolute paths, sorted.
 func collect(buildDir, outDir string, withSource bool) ([]string, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output directory: %w", err)
@@ -171,7 +192,7 @@ func collect(buildDir, outDir string, withSource bool) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := copyFile(filepath.Join(buildDir, e.Name()), dst); err != nil {
+		if _, err := linkOrCopy(filepath.Join(buildDir, e.Name()), dst); err != nil {
 			return nil, err
 		}
 		files = append(files, dst)
