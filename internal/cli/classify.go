@@ -26,6 +26,8 @@ func classify(err error) (int, string) {
 		return ExitInternal, "interrupted"
 	case errors.As(err, &nf):
 		return ExitHostTool, "install the missing tool: apt-get install " + orUnknown(nf.Package)
+	case errors.Is(err, env.ErrRootlessSetup):
+		return ExitHostTool, "without root packyard needs subordinate uid and gid ranges and, for fuse-overlayfs, /dev/fuse: do as the error says, or run packyard as root"
 	case errors.Is(err, archive.ErrPantryCorrupt):
 		return ExitCorrupt, "run 'packyard refresh --force' while online"
 	case errors.Is(err, archive.ErrPantryMissing):

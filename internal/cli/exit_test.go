@@ -9,6 +9,7 @@ import (
 
 	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/build"
+	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/repo"
 	"github.com/packyard/packyard/internal/run"
 	"github.com/packyard/packyard/internal/sign"
@@ -22,6 +23,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"nil", nil, ExitOK},
 		{"host tool", fmt.Errorf("x: %w", &run.NotFoundError{Program: "bwrap", Package: "bubblewrap"}), ExitHostTool},
+		{"rootless setup", fmt.Errorf("x: %w", &env.SubIDError{User: "u", File: "/etc/subuid"}), ExitHostTool},
 		{"not found", &archive.NotFoundError{Name: "x"}, ExitNotFound},
 		{"hash", &archive.HashMismatchError{File: "a"}, ExitCorrupt},
 		{"signature", fmt.Errorf("verify: %w", sign.ErrBadSignature), ExitCorrupt},
