@@ -3,7 +3,7 @@
 # Idempotent; needs root. Used by the Quickstart, `make deps` and .ci/run.
 set -euo pipefail
 pkgs=(
-  mmdebstrap bubblewrap fuse-overlayfs uidmap arch-test fakeroot
+  mmdebstrap bubblewrap fuse-overlayfs fuse3 uidmap arch-test fakeroot
   sbuild dpkg-dev devscripts lintian
   dose-distcheck dose-builddebcheck
   gpgv sqv apt-utils reprepro aptly

@@ -25,4 +25,17 @@
 // for it to empty), so nothing outlives a session, even when packyard is
 // killed; what a killed packyard leaves on disk is cleaned by GC, which
 // OpenSession also runs.
+//
+// Without root (packyard run by an ordinary user with /etc/subuid and
+// /etc/subgid ranges) the same happens inside a user namespace that maps
+// root to the user and 1..65535 to the user's first subordinate range
+// (unshare --map-auto --map-root-user): environments are made by
+// mmdebstrap --mode=unshare run as root of that namespace, and a session
+// is held by an unshare process with its own mount and pid namespaces that
+// mounts the overlay (kernel overlayfs with userxattr on Linux 5.11 and
+// later, else fuse-overlayfs, config build.overlay) and lives until its
+// stdin closes; steps enter it with nsenter and run bwrap as before. Files
+// that belong to subordinate ids are removed from inside the namespace.
+// CheckRootless names what the host lacks (*run.NotFoundError,
+// *SubIDError, *FuseDeviceError).
 package env
