@@ -58,6 +58,8 @@ func classify(err error) (int, string) {
 		return ExitUsage, "create it with 'packyard env create'"
 	case errors.Is(err, build.ErrBuildFailed):
 		return ExitBuild, "read the build log named above; the repository was not changed"
+	case errors.Is(err, repo.ErrConflict):
+		return ExitRefused, "nothing was changed; rebuild with a new version (e.g. a binNMU) or 'packyard repo remove' the package first"
 	case errors.Is(err, repo.ErrVersion):
 		return ExitRefused, "the version must go up (and match the suite's version rule); nothing was changed"
 	case errors.Is(err, repo.ErrUninstallable):

@@ -31,6 +31,7 @@ func TestExitCodes(t *testing.T) {
 		{"build", &build.Error{Err: fmt.Errorf("dpkg-buildpackage failed")}, ExitBuild},
 		{"tree", &build.SourceTreeError{Path: "/x", Reason: "no debian/"}, ExitUsage},
 		{"publish", fmt.Errorf("x: %w", repo.ErrPublish), ExitPublish},
+		{"pool conflict", fmt.Errorf("adding: %w", &repo.ConflictError{PoolPath: "pool/main/h/hello/hello_1_amd64.deb"}), ExitRefused},
 		{"usage", usageError("bad"), ExitUsage},
 		{"other", fmt.Errorf("whatever"), ExitInternal},
 	}

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,11 +40,33 @@ func (r *Repo) changeLocked(ctx context.Context, t *target, reason string, fn fu
 		}
 		return nil, publishErr("publishing "+t.Name, err)
 	}
+	if x.skipUnchanged && x.prev != nil && !x.changed() {
+		// Nothing to publish; what fn stored (pool records) is made durable.
+		if err := x.sync.flush(); err != nil {
+			return nil, publishErr("publishing "+t.Name, err)
+		}
+		m := *x.prev
+		m.unchanged = true
+		return &m, nil
+	}
 	m, err := x.commit(ctx)
 	if err != nil {
 		return nil, publishErr("publishing "+t.Name, err)
 	}
 	return m, nil
+}
+
+// changed reports whether any index of x has pending edits.
+func (x *txn) changed() bool {
+	if x.replace != nil {
+		return true
+	}
+	for _, w := range x.work {
+		if w.changed() {
+			return true
+		}
+	}
+	return false
 }
 
 // isRefusal reports whether err is a typed refusal rather than a failure.
@@ -120,6 +143,9 @@ func (x *txn) putBinary(ref PackageRef, udeb bool, data []byte, contents []strin
 		if err != nil {
 			return nil, err
 		}
+		if old != nil && bytes.Equal(old, data) {
+			continue // the same stanza: the same file, already there
+		}
 		var oldV string
 		if old != nil {
 			oldV = fieldOf(old, "Version")
@@ -155,6 +181,9 @@ func (x *txn) putSource(comp, name, ver string, data []byte) (*PackageRef, error
 	old, err := w.get(name)
 	if err != nil {
 		return nil, err
+	}
+	if old != nil && bytes.Equal(old, data) {
+		return nil, nil
 	}
 	var replaced *PackageRef
 	if err := x.checkNewer(name, ver, fieldOf(old, "Version")); err != nil {

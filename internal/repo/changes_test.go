@@ -75,3 +75,68 @@ func TestAddChanges(t *testing.T) {
 		}
 	}
 }
+
+// buildUpload writes what a build of omega 1.0-1 leaves: a .dsc with its
+// tarball, the .deb (control extra varies the build), a .buildinfo with a
+// build date, and the .changes listing them. It returns the .changes.
+func buildUpload(t *testing.T, debExtra, date string) string {
+	t.Helper()
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "omega_1.0.orig.tar.gz")
+	fatalIf(t, os.WriteFile(tarball, []byte("omega upstream sources\n"), 0o644))
+	sum, err := sumFile(tarball)
+	fatalIf(t, err)
+	dsc := fmt.Sprintf("Format: 3.0 (quilt)\nSource: omega\nVersion: 1.0-1\nChecksums-Sha1:\n %s %d omega_1.0.orig.tar.gz\nChecksums-Sha256:\n %s %d omega_1.0.orig.tar.gz\nFiles:\n %s %d omega_1.0.orig.tar.gz\n",
+		sum.SHA1, sum.Size, sum.SHA256, sum.Size, sum.MD5, sum.Size)
+	fatalIf(t, os.WriteFile(filepath.Join(dir, "omega_1.0-1.dsc"), []byte(dsc), 0o644))
+	writeTestDeb(t, dir, "omega", "1.0-1", "amd64", debExtra)
+	fatalIf(t, os.WriteFile(filepath.Join(dir, "omega_1.0-1_amd64.buildinfo"), []byte("Format: 1.0\nSource: omega\nBuild-Date: "+date+"\n"), 0o644))
+	files := []string{"omega_1.0-1.dsc", "omega_1.0.orig.tar.gz", "omega_1.0-1_amd64.deb", "omega_1.0-1_amd64.buildinfo"}
+	return writeChanges(t, dir, "omega", files, func(s string) string { return s + "Date: " + date + "\n" })
+}
+
+// TestRebuildSameVersion adds a second build of the same version: with the
+// same .deb (a reproducible rebuild; only .buildinfo and .changes differ)
+// it is already published and changes nothing; with a different .deb it
+// is refused as a pool conflict naming the .deb, and nothing changes.
+func TestRebuildSameVersion(t *testing.T) {
+	r, _ := newTestRepo(t)
+	ctx := context.Background()
+	first, err := r.Add(ctx, testDist, buildUpload(t, "", "Mon, 02 Nov 2026 10:00:00 +0000"))
+	if err != nil {
+		t.Fatalf("first build: %v", err)
+	}
+	release := readPublished(t, r, "Release")
+
+	again, err := r.Add(ctx, testDist, buildUpload(t, "", "Mon, 02 Nov 2026 11:00:00 +0000"))
+	if err != nil {
+		t.Fatalf("reproducible rebuild: %v", err)
+	}
+	if !again.Unchanged || again.Generation != first.Generation || len(again.AlreadyPublished) != 2 || len(again.Added) != 0 {
+		t.Errorf("reproducible rebuild = %+v; want unchanged generation %d with 2 packages already published", again, first.Generation)
+	}
+	if got := readPublished(t, r, "Release"); got != release {
+		t.Errorf("reproducible rebuild republished Release")
+	}
+	changes := mustRead(t, filepath.Join(r.Root(), "pool/main/o/omega/omega_1.0-1_amd64.changes"))
+	if !strings.Contains(string(changes), "11:00:00") {
+		t.Errorf("pool keeps the older .changes; want the newest")
+	}
+
+	_, err = r.Add(ctx, testDist, buildUpload(t, "Depends: libfoo\n", "Mon, 02 Nov 2026 12:00:00 +0000"))
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrConflict) {
+		t.Fatalf("different rebuild = %v; want *ConflictError", err)
+	}
+	if ce.PoolPath != "pool/main/o/omega/omega_1.0-1_amd64.deb" || ce.Package != "omega" || ce.Version != "1.0-1" {
+		t.Errorf("conflict names %s (%s %s); want the .deb of omega 1.0-1", ce.PoolPath, ce.Package, ce.Version)
+	}
+	for _, want := range []string{"omega_1.0-1_amd64.deb", "new version", "1.0-1+b1", "packyard repo remove"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if got := readPublished(t, r, "Release"); got != release {
+		t.Errorf("refused rebuild changed Release")
+	}
+}

@@ -67,18 +67,48 @@ func (e *UnsafeNameError) Error() string {
 
 func (e *UnsafeNameError) Unwrap() error { return ErrBadInput }
 
+// ErrConflict is wrapped when an input would put different content under
+// a pool name that already holds a file: a rebuild of a published version
+// that is not bit-for-bit the same.
+var ErrConflict = errors.New("pool conflict")
+
 // ConflictError is a pool path that already holds different content: Debian
-// archives never change a file once published under a name.
+// archives never serve two different files under one name (apt would see a
+// hash mismatch, and caches would keep the old file).
 type ConflictError struct {
 	PoolPath          string
 	Existing, Offered string // SHA256
+	// Package and Version name the package the file belongs to, when known.
+	Package, Version string
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("pool file %s already exists with sha256 %s; refusing different content %s", e.PoolPath, e.Existing, e.Offered)
+	what := "this file differs from the one"
+	if e.Package != "" {
+		what = fmt.Sprintf("this build of %s %s differs from the one", e.Package, e.Version)
+	}
+	return fmt.Sprintf("%s: %s already published (sha256 %s, published %s); "+
+		"a published file never changes: give the rebuild a new version (a binNMU such as %s+b1) "+
+		"or remove the package first with 'packyard repo remove'",
+		e.PoolPath, what, short(e.Offered), short(e.Existing), orDefault(e.Version, "<version>"))
 }
 
-func (e *ConflictError) Unwrap() error { return ErrBadInput }
+// Unwrap returns ErrConflict and ErrBadInput.
+func (e *ConflictError) Unwrap() []error { return []error{ErrConflict, ErrBadInput} }
+
+func short(sha string) string {
+	if len(sha) > 16 {
+		return sha[:16]
+	}
+	return sha
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
 
 // publishErr wraps err as a publish failure with context.
 func publishErr(what string, err error) error {

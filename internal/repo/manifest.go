@@ -63,6 +63,9 @@ type manifest struct {
 	// Absent names files Release lists that are not published (the
 	// uncompressed form of large indexes).
 	Absent map[string]bool `json:"absent,omitempty"`
+	// unchanged marks the current manifest returned for a change that
+	// published nothing.
+	unchanged bool
 }
 
 func (r *Repo) manifestPath(dist string, n int) string {

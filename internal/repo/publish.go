@@ -53,6 +53,9 @@ type txn struct {
 	replace map[string][]chunkRef
 	// sync collects what must be durable before the swap.
 	sync *syncSet
+	// skipUnchanged makes changeLocked publish nothing when no index
+	// changed (an add of packages already there).
+	skipUnchanged bool
 	// prevCks caches the previous generation's checkpoints.
 	prevCks     map[string][]checkpoint
 	prevCksOnce sync.Once

@@ -144,6 +144,11 @@ type Result struct {
 	Added        []PackageRef `json:"added,omitempty"`
 	Replaced     []PackageRef `json:"replaced,omitempty"`
 	Removed      []PackageRef `json:"removed,omitempty"`
+	// Unchanged is set when everything added was already published, the
+	// same files under the same names: no generation was made, and
+	// Generation is the current one.
+	Unchanged        bool         `json:"unchanged,omitempty"`
+	AlreadyPublished []PackageRef `json:"already_published,omitempty"`
 }
 
 // AptSourceLine returns the one-line apt source for dist from a file: URI,
@@ -223,12 +228,18 @@ func (r *Repo) AddWith(ctx context.Context, dist string, opts AddOptions, files 
 		}
 		var err error
 		res, err = x.addUpload(u)
+		// Every package already there, the same: nothing to publish.
+		x.skipUnchanged = true
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	res.Generation, res.Date, res.Reason = m.Generation, m.Date, m.Reason
+	if res.Unchanged = m.unchanged; res.Unchanged {
+		res.Reason = "already published: " + u.describe()
+		res.AlreadyPublished, res.Added, res.Replaced = res.Added, nil, nil
+	}
 	return res, nil
 }
 
@@ -269,42 +280,54 @@ func componentOf(section string, comps []string) string {
 	return comps[0]
 }
 
-// poolItems lists every (file, pool path) pair of u.
-func (u *upload) poolItems() []struct {
+// poolItem is one file of an upload and its pool path.
+type poolItem struct {
 	In  inputFile
 	Rel string
-} {
-	type item = struct {
-		In  inputFile
-		Rel string
-	}
-	var out []item
-	comp := "main"
+	// Package and Version are the package the file belongs to.
+	Package, Version string
+	// Record marks a .changes or .buildinfo: records of an upload that
+	// no index lists. A new one replaces a pooled one of the same name
+	// (the newest is kept) instead of conflicting with it.
+	Record bool
+}
+
+// poolItems lists every file of u with its pool path.
+func (u *upload) poolItems() []poolItem {
+	var out []poolItem
+	comp, ver := "main", ""
 	for _, b := range u.Binaries {
-		out = append(out, item{b.File, poolDir(b.Component, b.Source) + "/" + b.File.Name})
-		comp = b.Component
+		out = append(out, poolItem{In: b.File, Rel: poolDir(b.Component, b.Source) + "/" + b.File.Name, Package: b.Package, Version: b.Version})
+		comp, ver = b.Component, b.SourceVersion
 	}
 	for _, s := range u.Sources {
 		dir := poolDir(s.Component, s.Package)
-		out = append(out, item{s.DSC, dir + "/" + s.DSC.Name})
+		out = append(out, poolItem{In: s.DSC, Rel: dir + "/" + s.DSC.Name, Package: s.Package, Version: s.Version})
 		for _, f := range s.Files {
-			out = append(out, item{f, dir + "/" + f.Name})
+			out = append(out, poolItem{In: f, Rel: dir + "/" + f.Name, Package: s.Package, Version: s.Version})
 		}
-		comp = s.Component
+		comp, ver = s.Component, s.Version
 	}
 	if u.ExtraSrc != "" {
 		for _, e := range u.Extras {
-			out = append(out, item{e, poolDir(comp, u.ExtraSrc) + "/" + e.Name})
+			out = append(out, poolItem{In: e, Rel: poolDir(comp, u.ExtraSrc) + "/" + e.Name, Package: u.ExtraSrc, Version: ver, Record: true})
 		}
 	}
 	return out
 }
 
+// checkPool refuses an upload that would change a published pool file
+// (*ConflictError naming the first); .changes and .buildinfo records are
+// exempt, as the build they record may differ in time stamps only.
 func (r *Repo) checkPool(u *upload) error {
 	for _, it := range u.poolItems() {
+		if it.Record {
+			continue
+		}
 		if err := r.pool.check(it.Rel, it.In.Sum); err != nil {
 			var ce *ConflictError
 			if errors.As(err, &ce) {
+				ce.Package, ce.Version = it.Package, it.Version
 				return err
 			}
 			return publishErr("checking pool", err)
