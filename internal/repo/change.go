@@ -156,17 +156,13 @@ func (x *txn) putBinary(ref PackageRef, udeb bool, data []byte, contents []strin
 		if old != nil {
 			o := refOf(old, ref.Component)
 			replaced = &o
-			if !udeb {
-				if err := x.contentsEdit(ref.Component, a, x.r.pool.contentsOf(fieldOf(old, "SHA256")), contentsLocation(fieldOf(old, "Section"), ref.Package), false); err != nil {
-					return nil, err
-				}
+			if err := x.contentsEdit(ref.Component, a, udeb, x.r.pool.contentsOf(fieldOf(old, "SHA256")), contentsLocation(fieldOf(old, "Section"), ref.Package), false); err != nil {
+				return nil, err
 			}
 		}
 		w.put(ref.Package, data)
-		if !udeb {
-			if err := x.contentsEdit(ref.Component, a, contents, contentsLocation(section, ref.Package), true); err != nil {
-				return nil, err
-			}
+		if err := x.contentsEdit(ref.Component, a, udeb, contents, contentsLocation(section, ref.Package), true); err != nil {
+			return nil, err
 		}
 	}
 	if replaced != nil && replaced.Version == ref.Version && replaced.Filename == ref.Filename {

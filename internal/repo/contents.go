@@ -41,12 +41,12 @@ func contentsLocs(rec []byte) []string {
 }
 
 // contentsEdit adds (or removes) loc on every path in the Contents index of
-// comp and arch.
-func (x *txn) contentsEdit(comp, arch string, paths []string, loc string, add bool) error {
+// comp and arch (Contents-udeb-<arch> for udebs).
+func (x *txn) contentsEdit(comp, arch string, udeb bool, paths []string, loc string, add bool) error {
 	if !x.r.contents || len(paths) == 0 {
 		return nil
 	}
-	w := x.index(contentsSpec(comp, arch))
+	w := x.index(contentsSpec(comp, arch, udeb))
 	for _, p := range paths {
 		old, err := w.get(p)
 		if err != nil {

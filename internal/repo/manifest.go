@@ -35,7 +35,13 @@ func sourceSpec(comp string) indexSpec {
 	return indexSpec{Dir: comp + "/source", Base: "Sources", Kind: kindStanza}
 }
 
-func contentsSpec(comp, arch string) indexSpec {
+// contentsSpec is the Contents index of comp and arch: Contents-<arch>,
+// or for udebs Contents-udeb-<arch>, beside it in the component directory
+// as Debian's archive publishes them.
+func contentsSpec(comp, arch string, udeb bool) indexSpec {
+	if udeb {
+		return indexSpec{Dir: comp, Base: "Contents-udeb-" + arch, Kind: kindContents}
+	}
 	return indexSpec{Dir: comp, Base: "Contents-" + arch, Kind: kindContents}
 }
 

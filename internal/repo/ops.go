@@ -155,6 +155,13 @@ func (r *Repo) Remove(ctx context.Context, dist string, names ...string) (*Resul
 	return res, nil
 }
 
+// binaryDirArch reads a binary index directory ("main/binary-amd64",
+// "main/debian-installer/binary-amd64"): whether it holds udebs, and its
+// architecture.
+func binaryDirArch(dir string) (udeb bool, arch string) {
+	return strings.Contains(dir, "/debian-installer/"), strings.TrimPrefix(dir[strings.LastIndexByte(dir, '/')+1:], "binary-")
+}
+
 // binarySpecs lists the binary indexes x publishes or has.
 func (x *txn) binarySpecs() []indexSpec {
 	var out []indexSpec
@@ -198,11 +205,9 @@ func (x *txn) removeSource(name string, keep map[string]bool) ([]PackageRef, err
 		for _, ref := range drop {
 			data, _ := w.get(ref.Package)
 			w.put(ref.Package, nil)
-			if !strings.Contains(s.Dir, "/debian-installer/") {
-				arch := strings.TrimPrefix(s.Dir[strings.LastIndexByte(s.Dir, '/')+1:], "binary-")
-				if err := x.contentsEdit(ref.Component, arch, x.r.pool.contentsOf(fieldOf(data, "SHA256")), contentsLocation(fieldOf(data, "Section"), ref.Package), false); err != nil {
-					return nil, err
-				}
+			udeb, arch := binaryDirArch(s.Dir)
+			if err := x.contentsEdit(ref.Component, arch, udeb, x.r.pool.contentsOf(fieldOf(data, "SHA256")), contentsLocation(fieldOf(data, "Section"), ref.Package), false); err != nil {
+				return nil, err
 			}
 			out = append(out, ref)
 		}
@@ -325,11 +330,9 @@ func (x *txn) putSourceSet(name string, set *sourceSet) (added, replaced, remove
 		for _, k := range drop {
 			data, _ := w.get(k)
 			w.put(k, nil)
-			if !strings.Contains(s.Dir, "/debian-installer/") {
-				arch := strings.TrimPrefix(s.Dir[strings.LastIndexByte(s.Dir, '/')+1:], "binary-")
-				if err := x.contentsEdit(s.component(), arch, x.r.pool.contentsOf(fieldOf(data, "SHA256")), contentsLocation(fieldOf(data, "Section"), k), false); err != nil {
-					return nil, nil, nil, err
-				}
+			udeb, arch := binaryDirArch(s.Dir)
+			if err := x.contentsEdit(s.component(), arch, udeb, x.r.pool.contentsOf(fieldOf(data, "SHA256")), contentsLocation(fieldOf(data, "Section"), k), false); err != nil {
+				return nil, nil, nil, err
 			}
 		}
 	}

@@ -103,7 +103,8 @@ func (x *txn) index(s indexSpec) *workIndex {
 
 // specs lists every index the distribution publishes: per component the
 // Packages and Contents of each architecture and Sources, plus
-// debian-installer indexes when they have content.
+// debian-installer indexes (Packages, Contents-udeb-<arch>) when they have
+// content.
 func (x *txn) specs() []indexSpec {
 	var out []indexSpec
 	seen := map[string]bool{}
@@ -117,7 +118,7 @@ func (x *txn) specs() []indexSpec {
 		for _, a := range x.t.Dist.Architectures {
 			add(binarySpec(c, a, false))
 			if x.r.contents {
-				add(contentsSpec(c, a))
+				add(contentsSpec(c, a, false))
 			}
 		}
 		add(sourceSpec(c))
@@ -136,7 +137,7 @@ func (x *txn) specs() []indexSpec {
 	}
 	sort.Strings(extra)
 	for _, k := range extra {
-		if strings.Contains(k, "/debian-installer/") {
+		if strings.Contains(k, "/debian-installer/") || strings.Contains(k, "/Contents-udeb-") {
 			add(specFromKey(k))
 		}
 	}
