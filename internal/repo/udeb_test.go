@@ -68,4 +68,3 @@ func contentsLines(text string) []string {
 	sort.Strings(out)
 	return out
 }
-
