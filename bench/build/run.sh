@@ -2,7 +2,8 @@
 # Build benchmarks (make bench): packyard's dpkg builder with a warm
 # environment and build-dependency layer against bare dpkg-buildpackage in a
 # prepared chroot and sbuild --chroot-mode=unshare, all on hello's .dsc;
-# plus session setup time. Needs root and the machine's Debian mirror.
+# plus session setup time, as root and without root. Needs root and the
+# machine's Debian mirror.
 # RUNS=n (default 3) sets interleaved packyard/bare build pairs (medians
 # reported); SBUILD_RUNS=n (default 1) the sbuild builds; SKIP_SBUILD=1 skips sbuild.
 set -euo pipefail
@@ -28,3 +29,12 @@ dsc=$(ls "$work"/src/hello_*.dsc | head -1)
 args=(-dsc "$dsc" -work "$work" -runs "$RUNS" -sbuild-runs "${SBUILD_RUNS:-1}")
 [ "${SKIP_SBUILD:-0}" = 1 ] && args+=(-skip-sbuild)
 go run ./bench/build "${args[@]}"
+
+# Session setup without root: the rootless integration tests' ordinary user
+# (made by the test, with subordinate ids) opens sessions in its own
+# workspace, kernel overlayfs and fuse-overlayfs. SKIP_ROOTLESS=1 skips it.
+if [ "${SKIP_ROOTLESS:-0}" != 1 ]; then
+  go test -tags integration -count=1 -run '^TestRootlessSessionSetup$' -v ./internal/env 2>&1 |
+    grep -E '^ +rootless session setup' | sed 's/^ *//' ||
+    echo "rootless session setup: not measured (see go test -tags integration -run TestRootlessSessionSetup -v ./internal/env)"
+fi
