@@ -335,6 +335,9 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 		}
 		return err
 	}
+	if len(res.Phases) > 0 {
+		g.printf("built %s in %s\n", t.name, build.FormatPhases(res.Phases))
+	}
 	files := publishable(res.Files, t.dsc)
 	s.mu.Lock()
 	pub, err := s.repo.Add(ctx, s.dist, files...)
