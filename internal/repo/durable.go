@@ -131,7 +131,9 @@ func inFanout(dir string, ss *syncSet, op func() error) error {
 		return err
 	}
 	if _, serr := os.Stat(dir); serr == nil {
-		return err // the source is missing, not dir
+		// dir is there: another goroutine made it after op failed, or
+		// what op reads is missing; one more try tells them apart.
+		return op()
 	}
 	if merr := os.Mkdir(dir, 0o755); merr != nil && !errors.Is(merr, os.ErrExist) {
 		return merr
