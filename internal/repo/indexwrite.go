@@ -227,6 +227,7 @@ func (x *txn) concat(p string, chunks []chunkRef, ext string, prev *prevFile) (c
 		return checksums{}, nil, err
 	}
 	if f != nil {
+		startWriteback(f)
 		if err := f.Close(); err != nil {
 			return checksums{}, nil, err
 		}

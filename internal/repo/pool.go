@@ -341,6 +341,7 @@ func (p pool) storeUnnamed(tmp *os.File, in *os.File, ss *syncSet, head *[]byte,
 	if err := copyHashing(tmp, h, in, head); err != nil {
 		return checksums{}, err
 	}
+	startWriteback(tmp)
 	if err := tmp.Chmod(0o644); err != nil {
 		return checksums{}, err
 	}
