@@ -3,6 +3,7 @@ package env
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,11 +40,15 @@ type Source struct {
 
 // SourcesFor returns the apt sources of codename from archives: every suite
 // that is the codename itself or starts with "<codename>-" (bookworm,
-// bookworm-updates, bookworm-security), in config order. The result is empty
-// when no archive carries the codename.
-func SourcesFor(codename string, archives []config.Archive) []Source {
+// bookworm-updates, bookworm-security), in config order, of the archives
+// that carry arch (an archive listing no architectures carries all). The
+// result is empty when no archive carries the codename.
+func SourcesFor(codename, arch string, archives []config.Archive) []Source {
 	var out []Source
 	for _, a := range archives {
+		if len(a.Architectures) > 0 && !slices.Contains(a.Architectures, arch) {
+			continue
+		}
 		for _, s := range a.Suites {
 			if s != codename && !strings.HasPrefix(s, codename+"-") {
 				continue

@@ -31,7 +31,7 @@ func TestSourcesFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.codename, func(t *testing.T) {
 			var got []string
-			for _, s := range SourcesFor(tt.codename, testArchives) {
+			for _, s := range SourcesFor(tt.codename, "amd64", testArchives) {
 				got = append(got, s.Line(s.Keyring))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -41,8 +41,23 @@ func TestSourcesFor(t *testing.T) {
 	}
 }
 
+// An archive that lists its architectures is left out of environments of
+// other architectures (a mirror's security archive without i386, say).
+func TestSourcesForArchitecture(t *testing.T) {
+	archives := []config.Archive{
+		{Name: "debian", URI: "http://mirror.example/debian", Suites: []string{"bookworm"}, Architectures: []string{"amd64", "i386"}},
+		{Name: "security", URI: "http://mirror.example/debian-security", Suites: []string{"bookworm-security"}, Architectures: []string{"amd64"}},
+	}
+	count := map[string]int{"amd64": 2, "i386": 1, "arm64": 0}
+	for arch, want := range count {
+		if got := len(SourcesFor("bookworm", arch, archives)); got != want {
+			t.Errorf("SourcesFor(bookworm, %s) gave %d sources; want %d", arch, got, want)
+		}
+	}
+}
+
 func TestMmdebstrapArgs(t *testing.T) {
-	spec := CreateSpec{Codename: "bookworm", Architecture: "amd64", Sources: SourcesFor("bookworm", testArchives), Target: "/w/envs/.new/root", Include: []string{"eatmydata", "fakeroot"}}
+	spec := CreateSpec{Codename: "bookworm", Architecture: "amd64", Sources: SourcesFor("bookworm", "amd64", testArchives), Target: "/w/envs/.new/root", Include: []string{"eatmydata", "fakeroot"}}
 	got := MmdebstrapArgs(spec)
 	want := []string{"mmdebstrap", "--variant=buildd", "--mode=root", "--format=directory", "--architectures=amd64",
 		"--skip=cleanup/apt/lists", "--include=eatmydata,fakeroot", "--keyring=/k/debian.gpg",

@@ -158,7 +158,7 @@ func (m *Manager) Open(codename, arch, variant string) (*Env, error) {
 }
 
 func (m *Manager) create(ctx context.Context, codename, arch, variant string) (*Env, error) {
-	sources := SourcesFor(codename, m.cfg.Archives)
+	sources := SourcesFor(codename, arch, m.cfg.Archives)
 	if len(sources) == 0 {
 		return nil, fmt.Errorf("creating environment %s: %w", Name(codename, arch, variant), ErrNoSources)
 	}

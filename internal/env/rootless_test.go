@@ -76,7 +76,7 @@ func TestHolderScriptWaitsForStdin(t *testing.T) {
 }
 
 func TestMmdebstrapArgsUnshareMode(t *testing.T) {
-	spec := CreateSpec{Codename: "bookworm", Architecture: "amd64", Sources: SourcesFor("bookworm", testArchives), Target: "/w/root", Mode: "unshare"}
+	spec := CreateSpec{Codename: "bookworm", Architecture: "amd64", Sources: SourcesFor("bookworm", "amd64", testArchives), Target: "/w/root", Mode: "unshare"}
 	got := MmdebstrapArgs(spec)
 	if got[2] != "--mode=unshare" {
 		t.Errorf("MmdebstrapArgs(Mode unshare)[2] = %q; want --mode=unshare", got[2])
