@@ -204,7 +204,13 @@ func (x *txn) concat(p string, chunks []chunkRef, ext string, prev *prevFile) (c
 				cks = append(cks, checkpoint{Chunks: i, Offset: h.size, Hashes: st})
 			}
 		}
-		data, err := readInto(buf, x.r.chunks.path(c.SHA256, ext))
+		size := int64(-1) // unknown: the .gz member's, or one not recorded
+		if ext == "" && c.Size > 0 {
+			size = c.Size
+		} else if ext == ".xz" && c.XZ > 0 {
+			size = c.XZ
+		}
+		data, err := readInto(buf, x.r.chunks.path(c.SHA256, ext), size)
 		if err != nil {
 			return checksums{}, nil, fmt.Errorf("reading index chunk: %w", err)
 		}
@@ -448,8 +454,9 @@ func syncTree(dir string, ss *syncSet) error {
 	})
 }
 
-// readInto reads file p into buf's storage (grown as needed).
-func readInto(buf []byte, p string) ([]byte, error) {
+// readInto reads file p, of size bytes (-1: unknown), into buf's storage
+// (grown as needed).
+func readInto(buf []byte, p string, size int64) ([]byte, error) {
 	// Plain system calls: os.Open would also try to register every chunk
 	// file with the runtime's poller, a wasted system call per chunk.
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -457,11 +464,14 @@ func readInto(buf []byte, p string) ([]byte, error) {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: p, Err: err}
+	if size < 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return nil, &os.PathError{Op: "stat", Path: p, Err: err}
+		}
+		size = st.Size
 	}
-	n := int(st.Size)
+	n := int(size)
 	if cap(buf) < n {
 		buf = make([]byte, n, n+n/4)
 	}
