@@ -53,22 +53,28 @@ t() {
 # sum2 "w c" "w c": add two timings.
 sum2() { echo "$1 $2" | awk '{printf "%.3f %.3f\n", $1+$3, $2+$4}'; }
 
+# Every run gets a fresh directory, and all are deleted at the end, not
+# before the next run: this machine's ext4 (no journal) skips inodes freed
+# in the last minutes when it allocates new ones, so deleting one run's
+# thousands of files would slow down every tool's next run (mkdir and
+# create then scan past them).
+fresh() { mktemp -d "$work/$1.XXXXXX"; }
 packyard() { # packyard CONTENTS [LINK]
-  rm -rf "$work/py"
-  t "$br" add -contents="$1" -link="${2:-false}" -workspace "$work/py" "$debs"
+  t "$br" add -contents="$1" -link="${2:-false}" -workspace "$(fresh py)" "$debs"
 }
 reprepro_run() {
-  rm -rf "$work/rp"; mkdir -p "$work/rp/conf"
-  printf 'Codename: bookworm\nArchitectures: amd64\nComponents: main\nSignWith: %s\n' "$key" >"$work/rp/conf/distributions"
-  local a b
-  a=$(t reprepro -b "$work/rp" --export=never includedeb bookworm "$debs"/*.deb)
-  b=$(t reprepro -b "$work/rp" export bookworm)
+  local rp a b
+  rp=$(fresh rp); mkdir -p "$rp/conf"
+  printf 'Codename: bookworm\nArchitectures: amd64\nComponents: main\nSignWith: %s\n' "$key" >"$rp/conf/distributions"
+  a=$(t reprepro -b "$rp" --export=never includedeb bookworm "$debs"/*.deb)
+  b=$(t reprepro -b "$rp" export bookworm)
   sum2 "$a" "$b"
 }
 aptly_run() { # aptly EXTRA-PUBLISH-FLAGS
-  rm -rf "$work/ap"; mkdir -p "$work/ap"
-  printf '{"rootDir": "%s", "gpgProvider": "gpg", "architectures": ["amd64"]}\n' "$work/ap/root" >"$work/ap/aptly.conf"
-  local A=(aptly -config="$work/ap/aptly.conf") a b
+  local ap a b
+  ap=$(fresh ap)
+  printf '{"rootDir": "%s", "gpgProvider": "gpg", "architectures": ["amd64"]}\n' "$ap/root" >"$ap/aptly.conf"
+  local A=(aptly -config="$ap/aptly.conf")
   "${A[@]}" repo create -distribution=bookworm -component=main bench >/dev/null
   a=$(t "${A[@]}" repo add bench "$debs")
   b=$(t "${A[@]}" publish repo -batch -gpg-key="$key" $1 bench)
