@@ -20,6 +20,22 @@
 //	.packyard/journal/<dist>.json              intent of an unfinished change
 //	.packyard/locks/{<dist>,pool,snapshots}.lock  flock(2) locks
 //
+// Adding files: each input is read once, hashed (Size, MD5 and SHA256 for
+// Packages, as Debian's archive lists them; SHA1 too for .dsc and .changes
+// and the files they list) and stored in the same pass, on both cores.
+// packyard's own build results (files in the workspace's runs directory,
+// readable by all) are hard-linked into the store; other inputs are copied
+// unless AddOptions.LinkInputs is set, since a later in-place rewrite of a
+// linked file would change the pool. A package's control is read from the
+// head of its file, and control.tar.xz is decoded only as far as ./control
+// (lazyLZMA2). A pool name never serves two different files: an add whose
+// package files are all already published, the same, publishes nothing
+// (Result.Unchanged; a differing .changes or .buildinfo replaces the pooled
+// one), and one whose .deb differs from the published file of that name is
+// refused with a *ConflictError (ErrConflict). Udebs are listed in
+// <component>/debian-installer/binary-<arch>/Packages and
+// <component>/Contents-udeb-<arch>, as in Debian's archive.
+//
 // Indexes are sorted runs of records cut into ~64 KiB chunks. A change
 // edits the few chunks it touches (recompressing only those), and writes the
 // new index files by concatenating chunks: .gz files are multi-member gzip,
