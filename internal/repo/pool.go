@@ -347,9 +347,7 @@ func (p pool) storeUnnamed(tmp *os.File, in *os.File, ss *syncSet, head *[]byte,
 	}
 	sum := h.sums()
 	blob := p.blobPath(sum.SHA256)
-	if _, err := os.Stat(blob); err == nil {
-		return sum, nil
-	}
+	// An existing blob is the same content: linking fails with EEXIST.
 	self := "/proc/self/fd/" + strconv.Itoa(int(tmp.Fd()))
 	err := inFanout(filepath.Dir(blob), ss, func() error {
 		return unix.Linkat(unix.AT_FDCWD, self, unix.AT_FDCWD, blob, unix.AT_SYMLINK_FOLLOW)
@@ -377,9 +375,6 @@ func (p pool) storeLinked(src string, in *os.File, ss *syncSet, head *[]byte, wi
 	}
 	sum = h.sums()
 	blob := p.blobPath(sum.SHA256)
-	if _, err := os.Stat(blob); err == nil {
-		return sum, true, nil
-	}
 	// The opened file is linked, not the name: the blob is the inode that
 	// was hashed even if src is renamed over or a symbolic link.
 	self := "/proc/self/fd/" + strconv.Itoa(int(in.Fd()))
@@ -408,11 +403,6 @@ func worldReadable(f *os.File) bool {
 func (p pool) link(rel string, sum checksums, ss *syncSet) error {
 	blob := p.blobPath(sum.SHA256)
 	dst := filepath.Join(p.root, filepath.FromSlash(rel))
-	if fi, err := os.Stat(dst); err == nil {
-		if bi, err := os.Stat(blob); err == nil && os.SameFile(fi, bi) {
-			return nil
-		}
-	}
 	// A new pool entry is linked in place (a link appears whole or not at
 	// all); only an existing, different file is replaced through a
 	// temporary link and rename.
@@ -430,6 +420,11 @@ func (p pool) link(rel string, sum checksums, ss *syncSet) error {
 	}
 	if !errors.Is(err, os.ErrExist) {
 		return err
+	}
+	if fi, err := os.Stat(dst); err == nil {
+		if bi, err := os.Stat(blob); err == nil && os.SameFile(fi, bi) {
+			return nil // already this blob
+		}
 	}
 	tmp := dst + ".tmp-link"
 	os.Remove(tmp)
