@@ -68,8 +68,20 @@ type buildUser struct {
 	Name     string
 	UID, GID int
 	Home     string
+	// SbuildHome is HOME for sbuild and dpkg-source: an empty directory
+	// of the build's, not Home.
+	SbuildHome string
 	// Switch is true when packyard must switch to the user (it is root).
 	Switch bool
+}
+
+// own gives the tree at root to u when packyard switches to u; the calling
+// user owns what it made already.
+func (u *buildUser) own(root string) error {
+	if !u.Switch {
+		return nil
+	}
+	return chownTree(root, u.UID, u.GID)
 }
 
 // Build runs sbuild on req. Success needs both exit status 0 and the
@@ -78,7 +90,10 @@ func (s *Sbuild) Build(ctx context.Context, req Request) (res *Result, err error
 	if req.Offline {
 		return nil, errors.New("the sbuild builder needs the network for its chroot's apt; use --builder dpkg offline")
 	}
-	if err := run.Require("sbuild", "newuidmap", "tar"); err != nil {
+	if err := run.Require("sbuild", "newuidmap", "newgidmap", "tar"); err != nil {
+		return nil, err
+	}
+	if err := s.checkRootless(); err != nil {
 		return nil, err
 	}
 	j, closeLog, err := startJob(req)
@@ -104,26 +119,26 @@ func (s *Sbuild) build(ctx context.Context, j *job) (*Result, error) {
 	if err != nil {
 		return nil, j.fail("setup", err)
 	}
-	tarball, err := s.ensureTarball(ctx, j.req.Env, u)
+	p := s.places(u)
+	tarball, err := s.ensureTarball(ctx, j.req.Env, u, p.Cache)
 	if err != nil {
 		return nil, j.fail("setup", err)
 	}
-	if err := os.MkdirAll(filepath.Join(u.Home, "builds"), 0o755); err != nil {
-		return nil, j.fail("setup", err)
-	}
-	// A unique directory per build: parallel builds never share one.
-	work, err := os.MkdirTemp(filepath.Join(u.Home, "builds"), time.Now().UTC().Format("20060102T150405")+"-")
+	work, err := newWorkDir(p.Builds)
 	if err != nil {
-		return nil, j.fail("setup", err)
-	}
-	if err := os.Chmod(work, 0o755); err != nil {
 		return nil, j.fail("setup", err)
 	}
 	defer func() {
 		if !j.req.Keep {
-			_ = os.RemoveAll(work)
+			s.removeWork(work)
 		}
 	}()
+	// sbuild reads $HOME/.sbuildrc: an empty home of its own keeps the
+	// user's settings (chroot mode, lintian, build directory) out.
+	u.SbuildHome = filepath.Join(work, ".home")
+	if err := os.Mkdir(u.SbuildHome, 0o755); err != nil {
+		return nil, j.fail("setup", fmt.Errorf("creating sbuild home: %w", err))
+	}
 	dsc, err := s.stage(ctx, j, u, work)
 	if err != nil {
 		return nil, j.fail("stage", err)
@@ -191,10 +206,7 @@ func findBuildLog(work string, j *job) string {
 
 // runAs runs args in dir as u: through setpriv when packyard is root.
 func (s *Sbuild) runAs(ctx context.Context, u *buildUser, dir string, r Request, args []string, log io.Writer) error {
-	environ := []string{"HOME=" + u.Home, "USER=" + u.Name, "LOGNAME=" + u.Name, "PATH=" + sessionPath, "LANG=C.UTF-8"}
-	if o := DebBuildOptions(r); o != "" {
-		environ = append(environ, "DEB_BUILD_OPTIONS="+o)
-	}
+	environ := SbuildEnvironment(u.Name, u.SbuildHome, DebBuildOptions(r))
 	if u.Switch {
 		args = append([]string{"setpriv", "--reuid=" + strconv.Itoa(u.UID), "--regid=" + strconv.Itoa(u.GID), "--init-groups", "--"}, args...)
 	}
@@ -214,7 +226,7 @@ func (s *Sbuild) stage(ctx context.Context, j *job, u *buildUser, work string) (
 				return "", err
 			}
 		}
-		return filepath.Base(j.req.DSC), chownTree(work, u.UID, u.GID)
+		return filepath.Base(j.req.DSC), u.own(work)
 	}
 	dirName := filepath.Base(j.dir)
 	if err := copyTree(j.req.SourceTree, filepath.Join(work, dirName)); err != nil {
@@ -226,7 +238,7 @@ func (s *Sbuild) stage(ctx context.Context, j *job, u *buildUser, work string) (
 			return "", err
 		}
 	}
-	if err := chownTree(work, u.UID, u.GID); err != nil {
+	if err := u.own(work); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(j.log, "packyard: dpkg-source --build %s\n", dirName)
@@ -281,13 +293,7 @@ func (s *Sbuild) extraRepositories(j *job, u *buildUser, work string, opts *Sbui
 // user with subordinate uid and gid ranges when packyard is root.
 func (s *Sbuild) ensureUser(ctx context.Context) (*buildUser, error) {
 	if os.Geteuid() != 0 {
-		cur, err := user.Current()
-		if err != nil {
-			return nil, fmt.Errorf("looking up the calling user: %w", err)
-		}
-		uid, _ := strconv.Atoi(cur.Uid)
-		gid, _ := strconv.Atoi(cur.Gid)
-		return &buildUser{Name: cur.Username, UID: uid, GID: gid, Home: cur.HomeDir}, nil
+		return callingUser()
 	}
 	name := s.User
 	if _, err := user.Lookup(name); err != nil {
@@ -340,9 +346,8 @@ func (s *Sbuild) ensureSubordinateIDs(ctx context.Context, name string) error {
 }
 
 // ensureTarball returns the environment's tarball for sbuild, made once
-// per environment (named after its manifest) in u's sbuild cache.
-func (s *Sbuild) ensureTarball(ctx context.Context, e *env.Env, u *buildUser) (string, error) {
-	dir := filepath.Join(u.Home, ".cache", "sbuild")
+// per environment (named after its manifest) in dir.
+func (s *Sbuild) ensureTarball(ctx context.Context, e *env.Env, u *buildUser, dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("creating sbuild cache: %w", err)
 	}
@@ -358,9 +363,7 @@ func (s *Sbuild) ensureTarball(ctx context.Context, e *env.Env, u *buildUser) (s
 		return tarball, nil
 	}
 	tmp := tarball + ".tmp-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	args := []string{"tar", "--numeric-owner", "--xattrs", "--one-file-system", "-C", e.Root, "-cf", tmp, "."}
-	if err := s.runner.Run(ctx, run.Cmd{Args: args}); err != nil {
-		_ = os.Remove(tmp)
+	if err := s.writeTarball(ctx, e, tmp); err != nil {
 		return "", fmt.Errorf("making environment tarball: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {

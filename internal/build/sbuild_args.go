@@ -194,3 +194,15 @@ func loopbackOrigin(base string) string {
 	}
 	return u.Hostname()
 }
+
+// SbuildEnvironment returns the whole environment sbuild (and
+// dpkg-source) runs with as user name: HOME is home, a directory of
+// packyard's with no .sbuildrc, so the user's own sbuild settings stay
+// out; DEB_BUILD_OPTIONS is set when debBuildOptions is not empty.
+func SbuildEnvironment(name, home, debBuildOptions string) []string {
+	environ := []string{"HOME=" + home, "USER=" + name, "LOGNAME=" + name, "PATH=" + sessionPath, "LANG=C.UTF-8"}
+	if debBuildOptions != "" {
+		environ = append(environ, "DEB_BUILD_OPTIONS="+debBuildOptions)
+	}
+	return environ
+}

@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/env"
 )
 
 func TestSbuildArgs(t *testing.T) {
@@ -103,5 +106,46 @@ func TestUseraddArgs(t *testing.T) {
 		"--user-group", "--comment", "packyard sbuild builds", "packyard-sbuild"}
 	if diff := cmp.Diff(want, UseraddArgs("packyard-sbuild", "/var/lib/packyard-sbuild")); diff != "" {
 		t.Errorf("UseraddArgs mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestSbuildEnvironment(t *testing.T) {
+	base := []string{"HOME=/w/tmp/sbuild/x/.home", "USER=alice", "LOGNAME=alice",
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
+	tests := []struct {
+		name, opts string
+		want       []string
+	}{
+		{"no build options", "", base},
+		{"build options", "nocheck parallel=4", append(append([]string(nil), base...), "DEB_BUILD_OPTIONS=nocheck parallel=4")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, SbuildEnvironment("alice", "/w/tmp/sbuild/x/.home", tt.opts)); diff != "" {
+				t.Errorf("SbuildEnvironment mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSbuildPlaces(t *testing.T) {
+	cfg := config.Default("/w", "bookworm", "amd64", nil)
+	s := NewSbuild(env.NewManager(cfg, nil, nil), nil)
+	tests := []struct {
+		name string
+		u    buildUser
+		want sbuildPlaces
+	}{
+		{"dedicated user", buildUser{Name: "packyard-sbuild", Home: "/var/lib/packyard-sbuild", Switch: true},
+			sbuildPlaces{Cache: "/var/lib/packyard-sbuild/.cache/sbuild", Builds: "/var/lib/packyard-sbuild/builds"}},
+		{"calling user", buildUser{Name: "alice", Home: "/home/alice"},
+			sbuildPlaces{Cache: "/w/cache/sbuild", Builds: "/w/tmp/sbuild"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := s.places(&tt.u); got != tt.want {
+				t.Errorf("places(%s) = %+v; want %+v", tt.u.Name, got, tt.want)
+			}
+		})
 	}
 }

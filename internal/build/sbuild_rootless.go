@@ -1,0 +1,136 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/packyard/packyard/internal/env"
+	"github.com/packyard/packyard/internal/run"
+)
+
+// Packyard run by an ordinary user runs sbuild as that user. sbuild's
+// unshare mode maps the chroot's ids 0..n-1 to the user's first
+// subordinate range named in /etc/subuid and /etc/subgid (by user name),
+// and unpacks the environment tarball as root of that namespace, so the
+// tarball must record the owners the files have inside the environment
+// (root 0, the build user 2000, _apt 42), not those on the host: it is
+// written from packyard's own user namespace (env.Manager.WriteTarball).
+// The tarball cache and the build directories are then the workspace's
+// (cache/sbuild, tmp/sbuild), which the user owns, instead of a dedicated
+// user's home.
+
+// sbuildPlaces are where the sbuild builder keeps environment tarballs
+// (Cache) and makes one directory per build (Builds).
+type sbuildPlaces struct {
+	Cache, Builds string
+}
+
+// rootless reports whether packyard runs sbuild as the calling user.
+func (s *Sbuild) rootless() bool {
+	if s.Envs != nil {
+		return s.Envs.Rootless()
+	}
+	return os.Geteuid() != 0
+}
+
+// places returns the tarball cache and build directories for u: in the
+// home of the dedicated user when packyard is root, else in the workspace.
+func (s *Sbuild) places(u *buildUser) sbuildPlaces {
+	if u.Switch || s.Envs == nil {
+		return sbuildPlaces{Cache: filepath.Join(u.Home, ".cache", "sbuild"), Builds: filepath.Join(u.Home, "builds")}
+	}
+	ws := s.Envs.Config().WorkspaceDir()
+	return sbuildPlaces{Cache: filepath.Join(ws.Cache(), "sbuild"), Builds: filepath.Join(ws.Tmp(), "sbuild")}
+}
+
+// checkRootless checks, without root, what sbuild's unshare mode needs
+// besides what packyard's sessions need: subordinate ranges listed under
+// the user's name (sbuild does not look up numeric entries). The errors
+// wrap env.ErrRootlessSetup.
+func (s *Sbuild) checkRootless() error {
+	if !s.rootless() {
+		return nil
+	}
+	if s.Envs != nil {
+		if err := s.Envs.CheckRootless(env.OverlayAuto); err != nil {
+			return err
+		}
+	}
+	u, err := callingUser()
+	if err != nil {
+		return err
+	}
+	name := u.Name
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		data, err := os.ReadFile(f)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("reading %s: %w", f, err)
+		}
+		if !HasSubordinateRange(string(data), name) {
+			return &env.SubIDError{User: name, File: f}
+		}
+	}
+	return nil
+}
+
+// callingUser is the user packyard runs as, who runs sbuild without root.
+func callingUser() (*buildUser, error) {
+	cur, err := user.Current()
+	if err != nil {
+		return nil, fmt.Errorf("looking up the calling user: %w", err)
+	}
+	uid, _ := strconv.Atoi(cur.Uid)
+	gid, _ := strconv.Atoi(cur.Gid)
+	return &buildUser{Name: cur.Username, UID: uid, GID: gid, Home: cur.HomeDir}, nil
+}
+
+// newWorkDir makes a fresh directory for one build below builds, so
+// parallel builds never share one.
+func newWorkDir(builds string) (string, error) {
+	if err := os.MkdirAll(builds, 0o755); err != nil {
+		return "", fmt.Errorf("creating sbuild build directory: %w", err)
+	}
+	work, err := os.MkdirTemp(builds, time.Now().UTC().Format("20060102T150405")+"-")
+	if err != nil {
+		return "", fmt.Errorf("creating sbuild build directory: %w", err)
+	}
+	if err := os.Chmod(work, 0o755); err != nil {
+		return "", fmt.Errorf("creating sbuild build directory: %w", err)
+	}
+	return work, nil
+}
+
+// removeWork removes a build directory. Without root, what the user
+// cannot remove (files of subordinate ids, should sbuild leave any) is
+// removed as root of the user namespace.
+func (s *Sbuild) removeWork(work string) {
+	err := os.RemoveAll(work)
+	if err == nil || !s.rootless() {
+		if err != nil {
+			s.Logger.Warn("removing sbuild build directory", "dir", work, "err", err)
+		}
+		return
+	}
+	if rerr := s.runner.Run(context.Background(), run.Cmd{Args: env.UserNSArgs("rm", "-rf", "--", work)}); rerr != nil {
+		s.Logger.Warn("removing sbuild build directory", "dir", work, "err", errors.Join(err, rerr))
+	}
+}
+
+// writeTarball writes e's tarball to dst: through the environment
+// manager, which reads a rootless environment from its user namespace.
+func (s *Sbuild) writeTarball(ctx context.Context, e *env.Env, dst string) error {
+	if s.Envs != nil {
+		return s.Envs.WriteTarball(ctx, e, dst)
+	}
+	if err := s.runner.Run(ctx, run.Cmd{Args: env.TarballArgs(e.Root, dst, s.rootless())}); err != nil {
+		_ = os.Remove(dst)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+//go:build integration
+
+package build_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/packyard/packyard/internal/build"
+	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/env"
+	"github.com/packyard/packyard/internal/env/envtest"
+	"github.com/packyard/packyard/internal/repo"
+	"github.com/packyard/packyard/internal/run"
+	"github.com/packyard/packyard/internal/sign"
+)
+
+// sbuildHostileRC is a ~/.sbuildrc that fails any sbuild reading it.
+const sbuildHostileRC = "die \"packyard's sbuild builder read the user's ~/.sbuildrc\\n\";\n1;\n"
+
+// TestRootlessSbuildHello runs the sbuild builder as an ordinary user with
+// subordinate ids (envtest.RunAs, HOME holding a ~/.sbuildrc that makes
+// sbuild fail): hello is built from its .dsc and published, then a package
+// whose build-dependency exists only in that repository is built from a
+// source tree with the repository as an extra (loopback-served) one.
+// Nothing of the builds may be left in the workspace or in /tmp.
+func TestRootlessSbuildHello(t *testing.T) {
+	acc := envtest.EnsureRootlessUser(t)
+	archives, err := envtest.HostArchives("/etc/apt/sources.list.d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsc := fetchSource(t, config.Default(t.TempDir(), envtest.Codename, envtest.Arch, archives), "hello")
+	home := filepath.Join(envtest.RootlessRoot, "sbuild-home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".sbuildrc"), []byte(sbuildHostileRC), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, acc.UID, acc.GID); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, err := envtest.RunAs(t, acc, "TestRootlessHelperSbuildHello", 40*time.Minute, "PACKYARD_IT_DSC="+dsc, "HOME="+home)
+	t.Logf("TestRootlessHelperSbuildHello as %s took %v:\n%s", acc.Name, time.Since(start).Round(time.Second), out)
+	if err != nil || !strings.Contains(out, "--- PASS: TestRootlessHelperSbuildHello") {
+		t.Errorf("rootless sbuild build failed: %v", err)
+	}
+	builds := filepath.Join(envtest.RootlessRoot, "workspace", "tmp", "sbuild")
+	if entries, _ := os.ReadDir(builds); len(entries) != 0 {
+		t.Errorf("sbuild build directories left in %s: %d", builds, len(entries))
+	}
+	checkNoUnpackLeft(t, acc, start)
+}
+
+// checkNoUnpackLeft fails when an sbuild unpack directory
+// (/tmp/tmp.sbuild.*) made since start belongs to acc or its subordinate
+// ids: sbuild removes the chroot it unpacked.
+func checkNoUnpackLeft(t *testing.T, acc envtest.Account, start time.Time) {
+	t.Helper()
+	data, _ := os.ReadFile("/etc/subuid")
+	first, count := subordinateRange(string(data), acc.Name)
+	dirs, _ := filepath.Glob("/tmp/tmp.sbuild.*")
+	for _, d := range dirs {
+		fi, err := os.Lstat(d)
+		if err != nil || fi.ModTime().Before(start) {
+			continue
+		}
+		uid := int(fi.Sys().(*syscall.Stat_t).Uid)
+		if uid == acc.UID || (uid >= first && uid < first+count) {
+			t.Errorf("sbuild left its unpacked chroot %s (owner %d)", d, uid)
+		}
+	}
+}
+
+// subordinateRange returns the first range of name in a subuid(5) file.
+func subordinateRange(file, name string) (first, count int) {
+	sc := bufio.NewScanner(strings.NewReader(file))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		if len(f) == 3 && f[0] == name {
+			first, _ = strconv.Atoi(f[1])
+			count, _ = strconv.Atoi(f[2])
+			return first, count
+		}
+	}
+	return 0, 0
+}
+
+func TestRootlessHelperSbuildHello(t *testing.T) {
+	cfg, mgr, e := envtest.RootlessEnv(t)
+	dsc := os.Getenv("PACKYARD_IT_DSC")
+	if dsc == "" {
+		t.Fatal("PACKYARD_IT_DSC is not set")
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".sbuildrc")); err != nil {
+		t.Fatalf("the test's HOME has no hostile .sbuildrc: %v", err)
+	}
+	sb := build.NewSbuild(mgr, nil)
+	res := rootlessSbuild(t, sb, build.Request{DSC: dsc, Env: e}, "sbuild-hello")
+	for _, want := range []string{"hello_2.10-3_amd64.deb", "_amd64.changes", "_amd64.buildinfo"} {
+		if !hasFile(res.Files, want) {
+			t.Errorf("Files = %v; want one ending in %s", res.Files, want)
+		}
+	}
+	checkTarball(t, filepath.Join(cfg.WorkspaceDir().Cache(), "sbuild"), e)
+
+	r, dist := testRepository(t, cfg)
+	var changes string
+	for _, f := range res.Files {
+		if strings.HasSuffix(f, ".changes") {
+			changes = f
+		}
+	}
+	pub, err := r.Add(context.Background(), dist, changes, dsc)
+	if err != nil {
+		t.Fatalf("publishing sbuild's hello: %v", err)
+	}
+	if !addedPackage(pub, "hello", "amd64") {
+		t.Errorf("publishing added %v; want hello for amd64", pub.Added)
+	}
+	// A build-dependency only in packyard's repository: sbuild gets it
+	// from the loopback-served repository, pinned highest.
+	if _, err := r.Add(context.Background(), dist, dependencyDeb(t, "packyard-sbuild-dep")); err != nil {
+		t.Fatalf("publishing the dependency: %v", err)
+	}
+	tree := filepath.Join(t.TempDir(), "packyard-sbuild-user-1.0")
+	writeTree(t, tree, nativePackage("packyard-sbuild-user", "packyard-sbuild-dep", "test -e /usr/share/doc/packyard-sbuild-dep/marker"))
+	user := rootlessSbuild(t, sb, build.Request{SourceTree: tree, Env: e, ExtraRepositories: []string{r.AptSourceLine(dist)}}, "sbuild-extra")
+	if !hasFile(user.Files, "packyard-sbuild-user_1.0_all.deb") || !hasFile(user.Files, "packyard-sbuild-user_1.0.dsc") {
+		t.Errorf("Files = %v; want the .deb and the .dsc of packyard-sbuild-user", user.Files)
+	}
+}
+
+// rootlessSbuild builds req with sb and checks what every successful
+// sbuild build gives: exit code 0, "Status: successful" in sbuild's .build
+// log (the primary log), and artifacts owned by the calling user.
+func rootlessSbuild(t *testing.T, sb *build.Sbuild, req build.Request, name string) *build.Result {
+	t.Helper()
+	req.OutDir = t.TempDir()
+	req.LogPath = filepath.Join(envtest.RootlessRoot, "logs", name+".log")
+	_ = os.Remove(req.LogPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	start := time.Now()
+	res, err := sb.Build(ctx, req)
+	if err != nil {
+		log, _ := os.ReadFile(req.LogPath)
+		t.Fatalf("%s: %v\n%s", name, err, tail(string(log), 60))
+	}
+	t.Logf("%s took %v", name, time.Since(start).Round(time.Millisecond))
+	if res.ExitCode != 0 {
+		t.Errorf("%s: ExitCode = %d; want 0", name, res.ExitCode)
+	}
+	primary, err := os.ReadFile(res.PrimaryLog)
+	if err != nil {
+		t.Fatalf("%s: reading the primary log: %v", name, err)
+	}
+	if got := build.SbuildStatus(string(primary)); got != "successful" {
+		t.Errorf("%s: SbuildStatus(%s) = %q; want successful", name, res.PrimaryLog, got)
+	}
+	for _, f := range res.Files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if uid := int(fi.Sys().(*syscall.Stat_t).Uid); uid != os.Getuid() {
+			t.Errorf("%s: %s belongs to uid %d; want the caller %d", name, f, uid, os.Getuid())
+		}
+	}
+	return res
+}
+
+// checkTarball lists the environment tarball in dir: its owners must be
+// those inside the environment (root, _apt), none a host id of the caller
+// or its subordinate range, and apt's partial/ must be in it.
+func checkTarball(t *testing.T, dir string, e *env.Env) {
+	t.Helper()
+	tarballs, _ := filepath.Glob(filepath.Join(dir, e.Name()+"-*.tar"))
+	if len(tarballs) != 1 {
+		t.Fatalf("tarballs of %s in %s: %v; want one", e.Name(), dir, tarballs)
+	}
+	out, err := run.New(nil).Output(context.Background(), run.Cmd{Args: []string{"tar", "--numeric-owner", "-tvf", tarballs[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := map[string]int{}
+	partial := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		owners[f[1]]++
+		if f[5] == "./var/cache/apt/archives/partial/" {
+			partial = f[1]
+		}
+	}
+	if owners["0/0"] == 0 {
+		t.Errorf("no file of root (0/0) in the tarball: owners %v", owners)
+	}
+	if partial != "42/0" {
+		t.Errorf("./var/cache/apt/archives/partial/ owner %q; want _apt's 42/0 (owners %v)", partial, owners)
+	}
+	for o := range owners {
+		uid, _ := strconv.Atoi(strings.Split(o, "/")[0])
+		if uid == os.Getuid() || uid >= 65536 {
+			t.Errorf("tarball records a host owner %s", o)
+		}
+	}
+}
+
+// testRepository returns a fresh signed repository in a temporary
+// workspace and its unstable distribution.
+func testRepository(t *testing.T, cfg *config.Config) (*repo.Repo, string) {
+	t.Helper()
+	rcfg := config.Default(t.TempDir(), envtest.Codename, envtest.Arch, cfg.Archives)
+	key, err := sign.Generate("packyard test", "test@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := rcfg.WorkspaceDir().PublicKeyring()
+	if err := os.MkdirAll(filepath.Dir(keyring), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyring, pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(rcfg, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, rcfg.DistributionName(envtest.Codename, "unstable")
+}
+
+// dependencyDeb makes a binary package name (Architecture: all) that
+// installs /usr/share/doc/<name>/marker, with dpkg-deb.
+func dependencyDeb(t *testing.T, name string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), name)
+	writeTree(t, root, map[string]string{
+		"DEBIAN/control": "Package: " + name + "\nVersion: 1.0\nArchitecture: all\nMaintainer: Packyard Test <test@example.org>\n" +
+			"Description: packyard test dependency\n test\n",
+		"usr/share/doc/" + name + "/marker": "dependency\n",
+	})
+	if err := os.Chmod(filepath.Join(root, "DEBIAN", "control"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deb := filepath.Join(filepath.Dir(root), name+"_1.0_all.deb")
+	if err := run.New(nil).Run(context.Background(), run.Cmd{Args: []string{"dpkg-deb", "--root-owner-group", "--build", root, deb}}); err != nil {
+		t.Fatal(err)
+	}
+	return deb
+}
+
+func addedPackage(res *repo.Result, name, arch string) bool {
+	for _, p := range res.Added {
+		if p.Package == name && p.Architecture == arch {
+			return true
+		}
+	}
+	return false
+}
