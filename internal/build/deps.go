@@ -101,43 +101,6 @@ func NewPackages(base map[string]string, status []byte) map[string]string {
 	return out
 }
 
-// extraRepositoryState fingerprints the extra repositories by the Release
-// files of the file: ones; ok is false when one of them is remote (its
-// state cannot be known without the network).
-func extraRepositoryState(lines []string) (state string, ok bool) {
-	h := sha256.New()
-	for _, l := range lines {
-		f := strings.Fields(l)
-		i := 1
-		if i < len(f) && strings.HasPrefix(f[i], "[") {
-			for i < len(f) && !strings.HasSuffix(f[i], "]") {
-				i++
-			}
-			i++
-		}
-		if i+1 >= len(f) || !strings.HasPrefix(f[i], "file:") {
-			return "", false
-		}
-		root := strings.TrimPrefix(f[i], "file:")
-		dist := f[i+1]
-		// A flat repository ("./") keeps its indexes beside the
-		// distribution path; a normal one under dists/.
-		candidates := []string{filepath.Join(root, "dists", dist, "InRelease"), filepath.Join(root, "dists", dist, "Release")}
-		if strings.HasSuffix(dist, "/") {
-			candidates = []string{filepath.Join(root, dist, "InRelease"), filepath.Join(root, dist, "Release"),
-				filepath.Join(root, dist, "Packages"), filepath.Join(root, dist, "Packages.gz"), filepath.Join(root, dist, "Packages.xz")}
-		}
-		fmt.Fprintf(h, "%s\n", l)
-		for _, c := range candidates {
-			if data, err := os.ReadFile(c); err == nil {
-				sum := sha256.Sum256(data)
-				fmt.Fprintf(h, "%s %x\n", filepath.Base(c), sum)
-			}
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), true
-}
-
 // prepareDeps makes the session's root hold the build-dependencies: from a
 // known layer when one matches (installing nothing), else by installing
 // them and keeping the result as a new layer.
@@ -147,48 +110,25 @@ func (d *Dpkg) prepareDeps(ctx context.Context, j *job) error {
 	if err != nil {
 		return fmt.Errorf("reading debian/control: %w", err)
 	}
-	relations := BuildDepRelations(control)
-	state, indexable := "", true
-	if len(j.req.ExtraRepositories) > 0 {
-		state, indexable = extraRepositoryState(j.req.ExtraRepositories)
-	}
-	key := LayerIndexKey(e.Manifest.StatusSHA256+"@"+e.Manifest.Created.String(), relations, j.req, state)
-	if indexable {
-		if hash, ok := e.LayerIndex(key); ok {
-			if l, err := e.Layer(hash); err == nil {
-				return j.reuseLayer(l, "index")
-			}
-		}
+	ix := newDepIndex(e, j.req, control)
+	if l, ok := ix.lookup(e); ok {
+		return j.reuseLayer(l, "index")
 	}
 	mounts, err := d.depMounts(j)
 	if err != nil {
 		return err
 	}
-	if len(j.req.ExtraRepositories) > 0 {
-		if err := j.rootStep(ctx, mounts, extraUpdateArgs()); err != nil {
-			return err
-		}
-	}
-	var sim strings.Builder
-	if err := j.rootStepTo(ctx, mounts, simulate(AptBuildDepArgs(j.req, j.dir)), &sim); err != nil {
+	resolved, err := j.simulateDeps(ctx, mounts)
+	if err != nil {
 		return err
 	}
-	if len(j.req.ExtraPackages) > 0 {
-		if err := j.rootStepTo(ctx, mounts, simulate(AptInstallArgs(j.req.ExtraPackages)), &sim); err != nil {
-			return err
-		}
-	}
-	resolved := ParseAptSimulation(sim.String())
 	if len(resolved) == 0 {
 		fmt.Fprintf(j.log, "packyard: build-dependencies already satisfied by the environment; nothing to install\n")
 		j.req.Rec.Event("build.deps", map[string]any{"layer": "", "installed": 0, "reused": true})
 		return nil
 	}
-	hash := env.LayerHash(resolved)
-	if l, err := e.Layer(hash); err == nil {
-		if indexable {
-			_ = e.SetLayerIndex(key, hash)
-		}
+	if l, err := e.Layer(env.LayerHash(resolved)); err == nil {
+		ix.record(e, l)
 		return j.reuseLayer(l, "resolved set")
 	}
 	if err := d.installDeps(ctx, j, mounts); err != nil {
@@ -209,12 +149,31 @@ func (d *Dpkg) prepareDeps(ctx context.Context, j *job) error {
 	if err != nil {
 		return fmt.Errorf("keeping build-dependency layer: %w", err)
 	}
-	if indexable {
-		_ = e.SetLayerIndex(key, l.Manifest.Hash)
-	}
+	ix.record(e, l)
 	fmt.Fprintf(j.log, "packyard: kept build-dependency layer %s (%d packages, %d bytes)\n", l.Manifest.Hash[:16], len(installed), l.Manifest.Size)
 	j.req.Rec.Event("build.deps", map[string]any{"layer": l.Manifest.Hash, "installed": len(installed), "reused": false, "bytes": l.Manifest.Size})
 	return nil
+}
+
+// simulateDeps returns what apt would install for the build (name ->
+// version): the build-dependencies and the extra packages, after
+// refreshing the extra repositories' lists.
+func (j *job) simulateDeps(ctx context.Context, mounts []env.Mount) (map[string]string, error) {
+	if len(j.req.ExtraRepositories) > 0 {
+		if err := j.rootStep(ctx, mounts, extraUpdateArgs()); err != nil {
+			return nil, err
+		}
+	}
+	var sim strings.Builder
+	if err := j.rootStepTo(ctx, mounts, simulate(AptBuildDepArgs(j.req, j.dir)), &sim); err != nil {
+		return nil, err
+	}
+	if len(j.req.ExtraPackages) > 0 {
+		if err := j.rootStepTo(ctx, mounts, simulate(AptInstallArgs(j.req.ExtraPackages)), &sim); err != nil {
+			return nil, err
+		}
+	}
+	return ParseAptSimulation(sim.String()), nil
 }
 
 // archives is the session's own apt archives directory (host side).

@@ -1,8 +1,6 @@
 package build
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -74,31 +72,6 @@ func TestNewPackages(t *testing.T) {
 	want := map[string]string{"libc6": "2.36-9+deb12u4", "cmake": "3.25.1-1"}
 	if diff := cmp.Diff(want, NewPackages(base, []byte(status))); diff != "" {
 		t.Errorf("NewPackages mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestExtraRepositoryState(t *testing.T) {
-	repo := t.TempDir()
-	rel := filepath.Join(repo, "dists", "bookworm-packyard-unstable")
-	if err := os.MkdirAll(rel, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	line := "deb [signed-by=/k.gpg] file:" + repo + " bookworm-packyard-unstable main"
-	if err := os.WriteFile(filepath.Join(rel, "InRelease"), []byte("one"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s1, ok := extraRepositoryState([]string{line})
-	if !ok {
-		t.Fatal("extraRepositoryState(file: repo) not ok")
-	}
-	if err := os.WriteFile(filepath.Join(rel, "InRelease"), []byte("two"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if s2, _ := extraRepositoryState([]string{line}); s2 == s1 {
-		t.Error("extraRepositoryState did not change with the repository's InRelease")
-	}
-	if _, ok := extraRepositoryState([]string{"deb http://host/x y main"}); ok {
-		t.Error("extraRepositoryState(remote repo) ok; want not indexable")
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/packyard/packyard/internal/env"
@@ -79,38 +78,17 @@ func (d *Dpkg) resolve(ctx context.Context, j *job) (*DepSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading debian/control: %w", err)
 	}
-	state, indexable := "", true
-	if len(j.req.ExtraRepositories) > 0 {
-		state, indexable = extraRepositoryState(j.req.ExtraRepositories)
-	}
-	key := LayerIndexKey(e.Manifest.StatusSHA256+"@"+e.Manifest.Created.String(), BuildDepRelations(control), j.req, state)
-	if indexable {
-		if hash, ok := e.LayerIndex(key); ok {
-			if l, err := e.Layer(hash); err == nil {
-				set.Layer, set.Packages = hash, l.Manifest.Packages
-				return set, nil
-			}
-		}
+	if l, ok := newDepIndex(e, j.req, control).lookup(e); ok {
+		set.Layer, set.Packages = l.Manifest.Hash, l.Manifest.Packages
+		return set, nil
 	}
 	mounts, err := d.depMounts(j)
 	if err != nil {
 		return nil, err
 	}
-	if len(j.req.ExtraRepositories) > 0 {
-		if err := j.rootStep(ctx, mounts, extraUpdateArgs()); err != nil {
-			return nil, err
-		}
-	}
-	var sim strings.Builder
-	if err := j.rootStepTo(ctx, mounts, simulate(AptBuildDepArgs(j.req, j.dir)), &sim); err != nil {
+	if set.Packages, err = j.simulateDeps(ctx, mounts); err != nil {
 		return nil, err
 	}
-	if len(j.req.ExtraPackages) > 0 {
-		if err := j.rootStepTo(ctx, mounts, simulate(AptInstallArgs(j.req.ExtraPackages)), &sim); err != nil {
-			return nil, err
-		}
-	}
-	set.Packages = ParseAptSimulation(sim.String())
 	if len(set.Packages) > 0 {
 		if _, err := e.Layer(env.LayerHash(set.Packages)); err == nil {
 			set.Layer = env.LayerHash(set.Packages)

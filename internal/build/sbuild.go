@@ -155,7 +155,7 @@ func (s *Sbuild) build(ctx context.Context, j *job) (*Result, error) {
 	args = append(args[:1], append([]string{"--verbose"}, args[1:]...)...)
 	j.req.Rec.Event("build.run", map[string]any{"command": args, "dir": work})
 	fmt.Fprintf(j.log, "packyard: %s\n", joinArgs(args))
-	runErr := s.runAs(ctx, u, work, j.req, args, j.log)
+	runErr := s.runStoppable(ctx, asUser(u, work, j.req, args, j.log), sbuildGrace)
 	res := &Result{Source: j.source, Version: j.version, Command: args, LogPath: j.req.LogPath, CollectedFrom: work}
 	if runErr != nil {
 		res.ExitCode = -1
@@ -206,11 +206,16 @@ func findBuildLog(work string, j *job) string {
 
 // runAs runs args in dir as u: through setpriv when packyard is root.
 func (s *Sbuild) runAs(ctx context.Context, u *buildUser, dir string, r Request, args []string, log io.Writer) error {
+	return s.runner.Run(ctx, asUser(u, dir, r, args, log))
+}
+
+// asUser is the command running args in dir as u.
+func asUser(u *buildUser, dir string, r Request, args []string, log io.Writer) run.Cmd {
 	environ := SbuildEnvironment(u.Name, u.SbuildHome, DebBuildOptions(r))
 	if u.Switch {
 		args = append([]string{"setpriv", "--reuid=" + strconv.Itoa(u.UID), "--regid=" + strconv.Itoa(u.GID), "--init-groups", "--"}, args...)
 	}
-	return s.runner.Run(ctx, run.Cmd{Args: args, Dir: dir, Env: environ, Log: log, Setpgid: true})
+	return run.Cmd{Args: args, Dir: dir, Env: environ, Log: log, Setpgid: true}
 }
 
 // stage puts the source package in work, owned by u, and returns the .dsc

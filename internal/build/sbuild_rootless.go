@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/packyard/packyard/internal/env"
@@ -133,4 +134,53 @@ func (s *Sbuild) writeTarball(ctx context.Context, e *env.Env, dst string) error
 		return err
 	}
 	return nil
+}
+
+// sbuildGrace is how long sbuild gets, after SIGTERM, to abort the build
+// and remove the chroot it unpacked before its process group is killed.
+const sbuildGrace = 2 * time.Minute
+
+// runStoppable runs sbuild's cmd. When ctx ends, sbuild gets SIGTERM
+// first: it then aborts the build and removes its unpacked chroot
+// (/tmp/tmp.sbuild.*), which without root belongs to the user's
+// subordinate ids and could not be removed by the user afterwards; the
+// process group is killed only after grace (sbuildGrace). The error then
+// wraps ctx's.
+func (s *Sbuild) runStoppable(ctx context.Context, cmd run.Cmd, grace time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("running sbuild: %w", err)
+	}
+	runCtx, kill := context.WithCancel(context.WithoutCancel(ctx))
+	defer kill()
+	pids := make(chan int, 1)
+	cmd.Started = func(pid int) { pids <- pid }
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		select {
+		case pid := <-pids:
+			s.Logger.Info("stopping sbuild", "pid", pid, "grace", grace)
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		case <-done:
+			return
+		}
+		select {
+		case <-done:
+		case <-time.After(grace):
+			kill()
+		}
+	}()
+	err := s.runner.Run(runCtx, cmd)
+	close(done)
+	<-stopped
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("stopping sbuild: %w", errors.Join(cerr, err))
+	}
+	return err
 }

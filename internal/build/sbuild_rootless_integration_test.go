@@ -5,6 +5,7 @@ package build_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -138,6 +139,58 @@ func TestRootlessHelperSbuildHello(t *testing.T) {
 	if !hasFile(user.Files, "packyard-sbuild-user_1.0_all.deb") || !hasFile(user.Files, "packyard-sbuild-user_1.0.dsc") {
 		t.Errorf("Files = %v; want the .deb and the .dsc of packyard-sbuild-user", user.Files)
 	}
+	rootlessSbuildFails(t, sb, e)
+	rootlessSbuildStopped(t, sb, e)
+}
+
+// rootlessSbuildFails builds a package whose build fails: a *build.Error
+// (ErrBuildFailed) with sbuild's exit code and a primary log whose status
+// is not successful.
+func rootlessSbuildFails(t *testing.T, sb *build.Sbuild, e *env.Env) {
+	t.Helper()
+	tree := filepath.Join(t.TempDir(), "packyard-sbuild-fail-1.0")
+	writeTree(t, tree, nativePackage("packyard-sbuild-fail", "", "false"))
+	logPath := filepath.Join(envtest.RootlessRoot, "logs", "sbuild-fail.log")
+	_ = os.Remove(logPath)
+	res, err := sb.Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
+	if !errors.Is(err, build.ErrBuildFailed) {
+		t.Fatalf("failing build: err = %v; want ErrBuildFailed", err)
+	}
+	if res == nil || res.ExitCode == 0 || res.PrimaryLog == "" {
+		t.Fatalf("failing build: result %+v; want a non-zero exit code and the primary log", res)
+	}
+	primary, _ := os.ReadFile(res.PrimaryLog)
+	if got := build.SbuildStatus(string(primary)); got == "successful" || got == "" {
+		t.Errorf("failing build: SbuildStatus = %q; want attempted or failed", got)
+	}
+}
+
+// rootlessSbuildStopped cancels a build while it runs: sbuild gets
+// SIGTERM, aborts and removes its unpacked chroot (checked by the caller,
+// as root), and the error wraps context.Canceled.
+func rootlessSbuildStopped(t *testing.T, sb *build.Sbuild, e *env.Env) {
+	t.Helper()
+	tree := filepath.Join(t.TempDir(), "packyard-sbuild-sleep-1.0")
+	writeTree(t, tree, nativePackage("packyard-sbuild-sleep", "", "sleep 3141"))
+	logPath := filepath.Join(envtest.RootlessRoot, "logs", "sbuild-stopped.log")
+	_ = os.Remove(logPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if data, _ := os.ReadFile(logPath); strings.Contains(string(data), "\nsleep 3141") {
+				cancel()
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	_, err := sb.Build(ctx, build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped build: err = %v; want one wrapping context.Canceled", err)
+	}
+	t.Logf("stopped build returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
 }
 
 // rootlessSbuild builds req with sb and checks what every successful

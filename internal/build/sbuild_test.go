@@ -1,12 +1,19 @@
 package build
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/env"
+	"github.com/packyard/packyard/internal/run"
 )
 
 func TestSbuildArgs(t *testing.T) {
@@ -145,6 +152,48 @@ func TestSbuildPlaces(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := s.places(&tt.u); got != tt.want {
 				t.Errorf("places(%s) = %+v; want %+v", tt.u.Name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunStoppable(t *testing.T) {
+	s := NewSbuild(nil, nil)
+	tests := []struct {
+		name   string
+		script string
+		grace  time.Duration
+		max    time.Duration
+		mark   string // what the script leaves in its mark file
+	}{
+		// sbuild's way: clean up on SIGTERM, then exit.
+		{"stops on SIGTERM", `trap 'echo cleaned > "$0"; exit 3' TERM; echo started > "$0"; while :; do sleep 0.05; done`, time.Minute, 20 * time.Second, "cleaned"},
+		{"killed after the grace time", `trap '' TERM; echo started > "$0"; while :; do sleep 0.05; done`, 500 * time.Millisecond, 20 * time.Second, "started"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mark := filepath.Join(t.TempDir(), "mark")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				for ctx.Err() == nil {
+					if data, _ := os.ReadFile(mark); strings.TrimSpace(string(data)) == "started" {
+						cancel()
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			start := time.Now()
+			err := s.runStoppable(ctx, run.Cmd{Args: []string{"sh", "-c", tt.script, mark}, Setpgid: true}, tt.grace)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("runStoppable = %v; want an error wrapping context.Canceled", err)
+			}
+			if d := time.Since(start); d > tt.max {
+				t.Errorf("runStoppable took %v; want under %v", d, tt.max)
+			}
+			if data, _ := os.ReadFile(mark); strings.TrimSpace(string(data)) != tt.mark {
+				t.Errorf("mark = %q; want %q", data, tt.mark)
 			}
 		})
 	}

@@ -107,20 +107,45 @@ func (e *Env) Layers() ([]*Layer, error) {
 // build-dependency fields, options) to the hash of the layer its resolved
 // set gave, so a rebuild finds its layer without running apt.
 func (e *Env) LayerIndex(key string) (string, bool) {
-	data, err := os.ReadFile(filepath.Join(e.LayersDir(), "index", key))
-	if err != nil {
-		return "", false
-	}
-	return strings.TrimSpace(string(data)), true
+	hash, _, ok := e.LayerIndexRecord(key)
+	return hash, ok
 }
 
 // SetLayerIndex records that key resolved to the layer hash.
-func (e *Env) SetLayerIndex(key, hash string) error {
+func (e *Env) SetLayerIndex(key, hash string) error { return e.SetLayerIndexRecord(key, hash, "") }
+
+// LayerIndexRecord returns key's layer hash and the digest of the extra
+// repositories' state that the resolution depended on ("" when none): the
+// caller re-resolves when the repositories' digest is no longer that one.
+// The record is layers/index/<key>: the hash on the first line, then
+// "extra <digest>" when there is one.
+func (e *Env) LayerIndexRecord(key string) (hash, extra string, ok bool) {
+	data, err := os.ReadFile(filepath.Join(e.LayersDir(), "index", key))
+	if err != nil {
+		return "", "", false
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for _, l := range lines[1:] {
+		if d, found := strings.CutPrefix(l, "extra "); found {
+			extra = strings.TrimSpace(d)
+		}
+	}
+	hash = strings.TrimSpace(lines[0])
+	return hash, extra, hash != ""
+}
+
+// SetLayerIndexRecord records that key resolved to the layer hash while
+// the extra repositories had the digest extra ("" for none).
+func (e *Env) SetLayerIndexRecord(key, hash, extra string) error {
 	dir := filepath.Join(e.LayersDir(), "index")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing layer index: %w", err)
 	}
-	if err := renameio.WriteFile(filepath.Join(dir, key), []byte(hash+"\n"), 0o644); err != nil {
+	data := hash + "\n"
+	if extra != "" {
+		data += "extra " + extra + "\n"
+	}
+	if err := renameio.WriteFile(filepath.Join(dir, key), []byte(data), 0o644); err != nil {
 		return fmt.Errorf("writing layer index: %w", err)
 	}
 	return nil

@@ -148,3 +148,25 @@ func TestDebCachePopulateIngestFrom(t *testing.T) {
 		t.Errorf("IngestFrom of a populated-only session took %d files; want 0", n)
 	}
 }
+
+func TestLayerIndexRecord(t *testing.T) {
+	e := &Env{Dir: t.TempDir()}
+	if _, _, ok := e.LayerIndexRecord("missing"); ok {
+		t.Error("LayerIndexRecord(missing) ok; want not found")
+	}
+	if err := e.SetLayerIndex("plain", "aaa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetLayerIndexRecord("extra", "bbb", "d1"); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string][2]string{"plain": {"aaa", ""}, "extra": {"bbb", "d1"}} {
+		hash, extra, ok := e.LayerIndexRecord(key)
+		if !ok || hash != want[0] || extra != want[1] {
+			t.Errorf("LayerIndexRecord(%s) = %q, %q, %t; want %q, %q, true", key, hash, extra, ok, want[0], want[1])
+		}
+		if h, ok := e.LayerIndex(key); !ok || h != want[0] {
+			t.Errorf("LayerIndex(%s) = %q, %t; want %q", key, h, ok, want[0])
+		}
+	}
+}
