@@ -108,36 +108,11 @@ func (d *lazyLZMA2) symbol(end int) error {
 	}
 	var length uint32
 	if rc.bit(&s.isRep[s.state]) != 0 {
-		if len(d.out) == d.dictStart {
-			return errLZMA
+		var short bool
+		var err error
+		if length, short, err = d.repMatch(posState); err != nil || short {
+			return err
 		}
-		if rc.bit(&s.isRepG0[s.state]) == 0 {
-			if rc.bit(&s.isRep0Long[s.state<<lzmaPosBitsMax+posState]) == 0 {
-				s.state = map7(s.state, 9, 11)
-				if int(s.rep0) >= len(d.out)-d.dictStart {
-					return errLZMA
-				}
-				d.out = append(d.out, d.out[len(d.out)-int(s.rep0)-1])
-				return d.rcCheck()
-			}
-		} else {
-			var dist uint32
-			if rc.bit(&s.isRepG1[s.state]) == 0 {
-				dist = s.rep1
-			} else {
-				if rc.bit(&s.isRepG2[s.state]) == 0 {
-					dist = s.rep2
-				} else {
-					dist = s.rep3
-					s.rep3 = s.rep2
-				}
-				s.rep2 = s.rep1
-			}
-			s.rep1 = s.rep0
-			s.rep0 = dist
-		}
-		length = s.repLenDec.decode(rc, posState)
-		s.state = map7(s.state, 8, 11)
 	} else {
 		s.rep3, s.rep2, s.rep1 = s.rep2, s.rep1, s.rep0
 		length = s.lenDec.decode(rc, posState)
@@ -160,6 +135,43 @@ func (d *lazyLZMA2) symbol(end int) error {
 		}
 	}
 	return d.rcCheck()
+}
+
+// repMatch decodes a match at one of the last four distances: a "short
+// rep" (one byte at rep0, written here: short is true) or the length of a
+// longer one, with rep0 set to its distance.
+func (d *lazyLZMA2) repMatch(posState uint32) (length uint32, short bool, err error) {
+	s, rc := &d.lz, &d.rc
+	if len(d.out) == d.dictStart {
+		return 0, false, errLZMA
+	}
+	if rc.bit(&s.isRepG0[s.state]) == 0 {
+		if rc.bit(&s.isRep0Long[s.state<<lzmaPosBitsMax+posState]) == 0 {
+			s.state = map7(s.state, 9, 11)
+			if int(s.rep0) >= len(d.out)-d.dictStart {
+				return 0, true, errLZMA
+			}
+			d.out = append(d.out, d.out[len(d.out)-int(s.rep0)-1])
+			return 0, true, d.rcCheck()
+		}
+	} else {
+		var dist uint32
+		if rc.bit(&s.isRepG1[s.state]) == 0 {
+			dist = s.rep1
+		} else {
+			if rc.bit(&s.isRepG2[s.state]) == 0 {
+				dist = s.rep2
+			} else {
+				dist = s.rep3
+				s.rep3 = s.rep2
+			}
+			s.rep2 = s.rep1
+		}
+		s.rep1 = s.rep0
+		s.rep0 = dist
+	}
+	s.state = map7(s.state, 8, 11)
+	return s.repLenDec.decode(rc, posState), false, nil
 }
 
 // map7 returns a for a state below 7 (after a literal), else b.
