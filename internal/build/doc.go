@@ -6,7 +6,13 @@
 //   - Dpkg (the default): dpkg-buildpackage in a throw-away bwrap session
 //     over an overlay of the environment and a cached build-dependency
 //     layer; build-dependencies are installed with network as root, the
-//     build runs as the build user with loopback only.
+//     build runs as the build user with loopback only. A layer index maps
+//     the build's inputs to the layer apt's resolution gave, so a warm
+//     rebuild runs no apt at all; with extra repositories it stays valid
+//     while they offer the same packages the resolution could touch
+//     (extrastate.go). Each build's phases (session, stage, extract,
+//     build-deps, build, collect, close) are timed into Result.Phases, the
+//     log and the run record.
 //   - Sbuild: sbuild --chroot-mode=unshare as an unprivileged user on a
 //     tarball of the environment; success needs its "Status: successful".
 //
