@@ -3,11 +3,11 @@
 package build_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +31,8 @@ const sbuildHostileRC = "die \"packyard's sbuild builder read the user's ~/.sbui
 // sbuild fail): hello is built from its .dsc and published, then a package
 // whose build-dependency exists only in that repository is built from a
 // source tree with the repository as an extra (loopback-served) one.
-// Nothing of the builds may be left in the workspace or in /tmp.
+// Nothing of the builds may be left in the workspace or in /tmp, also
+// after a failed build and a cancelled one.
 func TestRootlessSbuildHello(t *testing.T) {
 	acc := envtest.EnsureRootlessUser(t)
 	archives, err := envtest.HostArchives("/etc/apt/sources.list.d")
@@ -55,46 +56,33 @@ func TestRootlessSbuildHello(t *testing.T) {
 	if err != nil || !strings.Contains(out, "--- PASS: TestRootlessHelperSbuildHello") {
 		t.Errorf("rootless sbuild build failed: %v", err)
 	}
-	builds := filepath.Join(envtest.RootlessRoot, "workspace", "tmp", "sbuild")
-	if entries, _ := os.ReadDir(builds); len(entries) != 0 {
-		t.Errorf("sbuild build directories left in %s: %d", builds, len(entries))
-	}
-	checkNoUnpackLeft(t, acc, start)
 }
 
-// checkNoUnpackLeft fails when an sbuild unpack directory
-// (/tmp/tmp.sbuild.*) made since start belongs to acc or its subordinate
-// ids: sbuild removes the chroot it unpacked.
-func checkNoUnpackLeft(t *testing.T, acc envtest.Account, start time.Time) {
+// checkCleanedUp fails when the build directory of res or the chroot
+// sbuild unpacked (named in its log, logPath) is still there: sbuild
+// removes its chroot, packyard the build directory. Only this build's own
+// paths are checked, so builds run by others at the same time do not
+// count.
+func checkCleanedUp(t *testing.T, name string, res *build.Result, logPath string) {
 	t.Helper()
-	data, _ := os.ReadFile("/etc/subuid")
-	first, count := subordinateRange(string(data), acc.Name)
-	dirs, _ := filepath.Glob("/tmp/tmp.sbuild.*")
-	for _, d := range dirs {
-		fi, err := os.Lstat(d)
-		if err != nil || fi.ModTime().Before(start) {
-			continue
-		}
-		uid := int(fi.Sys().(*syscall.Stat_t).Uid)
-		if uid == acc.UID || (uid >= first && uid < first+count) {
-			t.Errorf("sbuild left its unpacked chroot %s (owner %d)", d, uid)
-		}
+	if res == nil || res.CollectedFrom == "" {
+		t.Errorf("%s: no build directory in the result %+v", name, res)
+	} else if _, err := os.Lstat(res.CollectedFrom); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s: build directory %s left behind (%v)", name, res.CollectedFrom, err)
+	}
+	log, _ := os.ReadFile(logPath)
+	m := unpackedTo.FindSubmatch(log)
+	if m == nil {
+		t.Errorf("%s: log %s does not say where sbuild unpacked the chroot", name, logPath)
+		return
+	}
+	if _, err := os.Lstat(string(m[1])); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s: sbuild left its unpacked chroot %s (%v)", name, m[1], err)
 	}
 }
 
-// subordinateRange returns the first range of name in a subuid(5) file.
-func subordinateRange(file, name string) (first, count int) {
-	sc := bufio.NewScanner(strings.NewReader(file))
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), ":")
-		if len(f) == 3 && f[0] == name {
-			first, _ = strconv.Atoi(f[1])
-			count, _ = strconv.Atoi(f[2])
-			return first, count
-		}
-	}
-	return 0, 0
-}
+// unpackedTo matches sbuild's "Unpacking <tarball> to <dir>..." line.
+var unpackedTo = regexp.MustCompile(`(?m)^Unpacking \S+ to (/\S+?)\.\.\.$`)
 
 func TestRootlessHelperSbuildHello(t *testing.T) {
 	cfg, mgr, e := envtest.RootlessEnv(t)
@@ -105,8 +93,9 @@ func TestRootlessHelperSbuildHello(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".sbuildrc")); err != nil {
 		t.Fatalf("the test's HOME has no hostile .sbuildrc: %v", err)
 	}
+	logs := sbuildLogDir(t)
 	sb := build.NewSbuild(mgr, nil)
-	res := rootlessSbuild(t, sb, build.Request{DSC: dsc, Env: e}, "sbuild-hello")
+	res := rootlessSbuild(t, sb, build.Request{DSC: dsc, Env: e}, logs, "sbuild-hello")
 	for _, want := range []string{"hello_2.10-3_amd64.deb", "_amd64.changes", "_amd64.buildinfo"} {
 		if !hasFile(res.Files, want) {
 			t.Errorf("Files = %v; want one ending in %s", res.Files, want)
@@ -135,23 +124,22 @@ func TestRootlessHelperSbuildHello(t *testing.T) {
 	}
 	tree := filepath.Join(t.TempDir(), "packyard-sbuild-user-1.0")
 	writeTree(t, tree, nativePackage("packyard-sbuild-user", "packyard-sbuild-dep", "test -e /usr/share/doc/packyard-sbuild-dep/marker"))
-	user := rootlessSbuild(t, sb, build.Request{SourceTree: tree, Env: e, ExtraRepositories: []string{r.AptSourceLine(dist)}}, "sbuild-extra")
+	user := rootlessSbuild(t, sb, build.Request{SourceTree: tree, Env: e, ExtraRepositories: []string{r.AptSourceLine(dist)}}, logs, "sbuild-extra")
 	if !hasFile(user.Files, "packyard-sbuild-user_1.0_all.deb") || !hasFile(user.Files, "packyard-sbuild-user_1.0.dsc") {
 		t.Errorf("Files = %v; want the .deb and the .dsc of packyard-sbuild-user", user.Files)
 	}
-	rootlessSbuildFails(t, sb, e)
-	rootlessSbuildStopped(t, sb, e)
+	rootlessSbuildFails(t, sb, e, logs)
+	rootlessSbuildStopped(t, sb, e, logs)
 }
 
 // rootlessSbuildFails builds a package whose build fails: a *build.Error
 // (ErrBuildFailed) with sbuild's exit code and a primary log whose status
 // is not successful.
-func rootlessSbuildFails(t *testing.T, sb *build.Sbuild, e *env.Env) {
+func rootlessSbuildFails(t *testing.T, sb *build.Sbuild, e *env.Env, logs string) {
 	t.Helper()
 	tree := filepath.Join(t.TempDir(), "packyard-sbuild-fail-1.0")
 	writeTree(t, tree, nativePackage("packyard-sbuild-fail", "", "false"))
-	logPath := filepath.Join(envtest.RootlessRoot, "logs", "sbuild-fail.log")
-	_ = os.Remove(logPath)
+	logPath := filepath.Join(logs, "sbuild-fail.log")
 	res, err := sb.Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
 	if !errors.Is(err, build.ErrBuildFailed) {
 		t.Fatalf("failing build: err = %v; want ErrBuildFailed", err)
@@ -163,17 +151,17 @@ func rootlessSbuildFails(t *testing.T, sb *build.Sbuild, e *env.Env) {
 	if got := build.SbuildStatus(string(primary)); got == "successful" || got == "" {
 		t.Errorf("failing build: SbuildStatus = %q; want attempted or failed", got)
 	}
+	checkCleanedUp(t, "failing build", res, logPath)
 }
 
 // rootlessSbuildStopped cancels a build while it runs: sbuild gets
-// SIGTERM, aborts and removes its unpacked chroot (checked by the caller,
-// as root), and the error wraps context.Canceled.
-func rootlessSbuildStopped(t *testing.T, sb *build.Sbuild, e *env.Env) {
+// SIGTERM, aborts and removes its unpacked chroot, and the error wraps
+// context.Canceled.
+func rootlessSbuildStopped(t *testing.T, sb *build.Sbuild, e *env.Env, logs string) {
 	t.Helper()
 	tree := filepath.Join(t.TempDir(), "packyard-sbuild-sleep-1.0")
 	writeTree(t, tree, nativePackage("packyard-sbuild-sleep", "", "sleep 3141"))
-	logPath := filepath.Join(envtest.RootlessRoot, "logs", "sbuild-stopped.log")
-	_ = os.Remove(logPath)
+	logPath := filepath.Join(logs, "sbuild-stopped.log")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	go func() {
@@ -186,21 +174,40 @@ func rootlessSbuildStopped(t *testing.T, sb *build.Sbuild, e *env.Env) {
 		}
 	}()
 	start := time.Now()
-	_, err := sb.Build(ctx, build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
+	res, err := sb.Build(ctx, build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("stopped build: err = %v; want one wrapping context.Canceled", err)
 	}
 	t.Logf("stopped build returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	checkCleanedUp(t, "stopped build", res, logPath)
+}
+
+// sbuildLogDir returns a directory of this helper's own for its build
+// logs (other runs of the test may build at the same time), kept for
+// inspection when the test fails.
+func sbuildLogDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(envtest.RootlessRoot, "logs", "sbuild-"+strconv.Itoa(os.Getpid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("build logs kept in %s", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	})
+	return dir
 }
 
 // rootlessSbuild builds req with sb and checks what every successful
 // sbuild build gives: exit code 0, "Status: successful" in sbuild's .build
 // log (the primary log), and artifacts owned by the calling user.
-func rootlessSbuild(t *testing.T, sb *build.Sbuild, req build.Request, name string) *build.Result {
+func rootlessSbuild(t *testing.T, sb *build.Sbuild, req build.Request, logs, name string) *build.Result {
 	t.Helper()
 	req.OutDir = t.TempDir()
-	req.LogPath = filepath.Join(envtest.RootlessRoot, "logs", name+".log")
-	_ = os.Remove(req.LogPath)
+	req.LogPath = filepath.Join(logs, name+".log")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -210,6 +217,7 @@ func rootlessSbuild(t *testing.T, sb *build.Sbuild, req build.Request, name stri
 		t.Fatalf("%s: %v\n%s", name, err, tail(string(log), 60))
 	}
 	t.Logf("%s took %v", name, time.Since(start).Round(time.Millisecond))
+	checkCleanedUp(t, name, res, req.LogPath)
 	if res.ExitCode != 0 {
 		t.Errorf("%s: ExitCode = %d; want 0", name, res.ExitCode)
 	}
