@@ -466,45 +466,7 @@ func TestExtraRepositoryBothBuilders(t *testing.T) {
 	if _, err := build.NewDpkg(mgr, nil).Build(ctx, build.Request{SourceTree: dep, Env: e, OutDir: repo}); err != nil {
 		t.Fatalf("building the dependency: %v", err)
 	}
-	r := run.New(nil)
-	for _, idx := range []string{"packages", "release"} {
-		out, err := r.Output(ctx, run.Cmd{Args: []string{"apt-ftparchive", idx, "."}, Dir: repo})
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := map[string]string{"packages": "Packages", "release": "Release"}[idx]
-		if err := os.WriteFile(filepath.Join(repo, name), out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Sign the repository, and keep it and its keyring below a 0700
-	// directory (like a workspace under /root) that apt's _apt user cannot
-	// enter on the host.
-	key, err := sign.Generate("packyard test", "test@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	release, err := os.ReadFile(filepath.Join(repo, "Release"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inRelease, err := key.ClearSign(release)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(repo, "InRelease"), inRelease, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := key.PublicBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyring := filepath.Join(work, "keys", "packyard.gpg")
-	writeTree(t, filepath.Join(work, "keys"), map[string]string{"packyard.gpg": string(pub)})
-	if err := os.Chmod(work, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	extra := []string{"deb [signed-by=" + keyring + "] file:" + repo + " ./"}
+	extra, _ := signedFlatRepository(t, work, repo)
 	user := filepath.Join(work, "packyard-user-1.0")
 	writeTree(t, user, nativePackage("packyard-user", "packyard-dep", "test -e /usr/share/doc/packyard-dep/marker"))
 	for _, b := range []build.Builder{build.NewDpkg(mgr, nil), build.NewSbuild(mgr, nil)} {
@@ -520,5 +482,57 @@ func TestExtraRepositoryBothBuilders(t *testing.T) {
 				t.Errorf("Files = %v", res.Files)
 			}
 		})
+	}
+}
+
+// signedFlatRepository makes repo (holding .debs) a flat repository signed
+// by a new key, kept with its keyring below work made 0700 (like a
+// workspace under /root, which apt's _apt user cannot enter on the host),
+// and returns its apt source line and the key (for indexFlatRepository).
+func signedFlatRepository(t *testing.T, work, repo string) ([]string, *sign.Key) {
+	t.Helper()
+	key, err := sign.Generate("packyard test", "test@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexFlatRepository(t, repo, key)
+	pub, err := key.PublicBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := filepath.Join(work, "keys", "packyard.gpg")
+	writeTree(t, filepath.Join(work, "keys"), map[string]string{"packyard.gpg": string(pub)})
+	if err := os.Chmod(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"deb [signed-by=" + keyring + "] file:" + repo + " ./"}, key
+}
+
+// indexFlatRepository writes repo's Packages, Release and InRelease
+// (apt-ftparchive, signed with key).
+func indexFlatRepository(t *testing.T, repo string, key *sign.Key) {
+	t.Helper()
+	ctx := context.Background()
+	r := run.New(nil)
+	for _, idx := range []string{"packages", "release"} {
+		out, err := r.Output(ctx, run.Cmd{Args: []string{"apt-ftparchive", idx, "."}, Dir: repo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := map[string]string{"packages": "Packages", "release": "Release"}[idx]
+		if err := os.WriteFile(filepath.Join(repo, name), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release, err := os.ReadFile(filepath.Join(repo, "Release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inRelease, err := key.ClearSign(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "InRelease"), inRelease, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

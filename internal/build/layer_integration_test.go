@@ -4,7 +4,9 @@ package build_test
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,4 +46,60 @@ func TestRebuildReusesLayer(t *testing.T) {
 		t.Errorf("rebuild log %s does not list the phases", res.LogPath)
 	}
 	t.Logf("rebuild phases: %s", build.FormatPhases(res.Phases))
+}
+
+// TestRebuildWithExtraRepositoryReusesLayer: with an extra repository (as
+// packyard's own repository once something is published), a rebuild finds
+// its layer through the index without apt, also after an unrelated package
+// was added to that repository.
+func TestRebuildWithExtraRepositoryReusesLayer(t *testing.T) {
+	_, mgr, e := testEnv(t)
+	ctx := context.Background()
+	dpkg := build.NewDpkg(mgr, nil)
+	work := t.TempDir()
+	repo := filepath.Join(work, "repo")
+	var extra []string
+	native := func(name, buildDepends, buildCmd, outDir string) *build.Result {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), name+"-1.0")
+		writeTree(t, dir, nativePackage(name, buildDepends, buildCmd))
+		logPath := filepath.Join(itRoot, "logs", "TestRebuildWithExtraRepository-"+name+".log")
+		_ = os.Remove(logPath)
+		req := build.Request{SourceTree: dir, Env: e, OutDir: outDir, LogPath: logPath}
+		if buildDepends != "" {
+			req.ExtraRepositories = extra
+		}
+		res, err := dpkg.Build(ctx, req)
+		if err != nil {
+			t.Fatalf("building %s: %v", name, err)
+		}
+		return res
+	}
+	native("packyard-idx-dep", "", "true", repo)
+	lines, key := signedFlatRepository(t, work, repo)
+	extra = lines
+	user := func() string {
+		res := native("packyard-idx-user", "packyard-idx-dep", "test -e /usr/share/doc/packyard-idx-dep/marker", t.TempDir())
+		log, _ := os.ReadFile(res.LogPath)
+		return string(log)
+	}
+	if log := user(); !strings.Contains(log, "build-dependency layer") {
+		t.Fatalf("first build with the extra repository has no build-dependency layer:\n%s", tail(log, 30))
+	}
+	// An unrelated package is published into the repository.
+	other := native("packyard-idx-other", "", "true", t.TempDir())
+	for _, f := range other.Files {
+		if strings.HasSuffix(f, ".deb") {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeTree(t, repo, map[string]string{filepath.Base(f): string(data)})
+		}
+	}
+	indexFlatRepository(t, repo, key)
+	log := user()
+	if !strings.Contains(log, "found by index") || strings.Contains(log, "apt-get") {
+		t.Errorf("rebuild after an unrelated publish did not find its layer by the index without apt:\n%s", tail(log, 30))
+	}
 }
