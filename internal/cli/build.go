@@ -349,7 +349,11 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 		return err
 	}
 	rec.Event("publish.done", map[string]any{"source": res.Source, "version": res.Version, "distribution": s.dist,
-		"generation": pub.Generation, "added": len(pub.Added)})
+		"generation": pub.Generation, "added": len(pub.Added), "unchanged": pub.Unchanged})
+	if pub.Unchanged {
+		g.printf("built %s %s: the same files are already published in %s (generation %d unchanged)\n", res.Source, res.Version, s.dist, pub.Generation)
+		return nil
+	}
 	g.printf("built %s %s and published it to %s (generation %d)\n", res.Source, res.Version, s.dist, pub.Generation)
 	return nil
 }

@@ -243,6 +243,11 @@ func printHuman(w io.Writer, v any) {
 	case []repo.PackageRef:
 		refs("", x)
 	case *repo.Result:
+		if x.Unchanged {
+			fmt.Fprintf(tw, "already published in %s (generation %d unchanged)\n", x.Distribution, x.Generation)
+			refs("= ", x.AlreadyPublished)
+			break
+		}
 		fmt.Fprintf(tw, "published %s generation %d (%s)\n", x.Distribution, x.Generation, x.Date.Format("2006-01-02 15:04:05Z"))
 		refs("+ ", x.Added)
 		refs("~ ", x.Replaced)

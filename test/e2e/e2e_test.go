@@ -139,6 +139,16 @@ func TestBuildPublishInstall(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^.*localonly.*\ball\b.*$`).MatchString(h.mustRun("repo", "list", dist)) {
 			t.Errorf("repo list %s has no Architecture: all localonly binary", dist)
 		}
+		// Building the same version again gives the same .deb (the package
+		// is reproducible): nothing new is published, and it is no error.
+		inRelease := filepath.Join(h.ws, "repo", "dists", dist, "InRelease")
+		before, _ := os.ReadFile(inRelease)
+		if out := h.mustRun("build", "localonly"); !strings.Contains(out, "already published") {
+			t.Errorf("rebuild output = %q; want already published", out)
+		}
+		if after, _ := os.ReadFile(inRelease); len(before) == 0 || !bytes.Equal(after, before) {
+			t.Errorf("a rebuild with the same files published a new generation of %s", dist)
+		}
 	})
 	t.Run("unknown source", func(t *testing.T) {
 		_, errOut, code := h.run("build", "no-such-source-package-xyz")
