@@ -124,15 +124,17 @@ func (s *Sbuild) build(ctx context.Context, j *job) (*Result, error) {
 	if err != nil {
 		return nil, j.fail("setup", err)
 	}
+	s.sweepBuilds(p.Builds, staleBuildAge)
 	work, err := newWorkDir(p.Builds)
 	if err != nil {
 		return nil, j.fail("setup", err)
 	}
-	defer func() {
-		if !j.req.Keep {
-			s.removeWork(work)
-		}
-	}()
+	lock, err := lockWork(work)
+	if err != nil {
+		s.removeWork(work)
+		return nil, j.fail("setup", err)
+	}
+	defer func() { s.releaseWork(work, lock, j.req.Keep) }()
 	// sbuild reads $HOME/.sbuildrc: an empty home of its own keeps the
 	// user's settings (chroot mode, lintian, build directory) out.
 	u.SbuildHome = filepath.Join(work, ".home")
@@ -213,7 +215,9 @@ func (s *Sbuild) runAs(ctx context.Context, u *buildUser, dir string, r Request,
 func asUser(u *buildUser, dir string, r Request, args []string, log io.Writer) run.Cmd {
 	environ := SbuildEnvironment(u.Name, u.SbuildHome, DebBuildOptions(r))
 	if u.Switch {
-		args = append([]string{"setpriv", "--reuid=" + strconv.Itoa(u.UID), "--regid=" + strconv.Itoa(u.GID), "--init-groups", "--"}, args...)
+		// A change of credentials clears the parent-death signal;
+		// --pdeathsig=keep restores it for the program setpriv runs.
+		args = append([]string{"setpriv", "--reuid=" + strconv.Itoa(u.UID), "--regid=" + strconv.Itoa(u.GID), "--init-groups", "--pdeathsig=keep", "--"}, args...)
 	}
 	return run.Cmd{Args: args, Dir: dir, Env: environ, Log: log, Setpgid: true}
 }

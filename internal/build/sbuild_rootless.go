@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -145,7 +146,9 @@ const sbuildGrace = 2 * time.Minute
 // (/tmp/tmp.sbuild.*), which without root belongs to the user's
 // subordinate ids and could not be removed by the user afterwards; the
 // process group is killed only after grace (sbuildGrace). The error then
-// wraps ctx's.
+// wraps ctx's. SIGTERM is also sbuild's parent-death signal, so sbuild
+// cleans up the same way when packyard is killed: it is started from an
+// OS thread locked until it ends, since the signal follows the thread.
 func (s *Sbuild) runStoppable(ctx context.Context, cmd run.Cmd, grace time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("running sbuild: %w", err)
@@ -176,11 +179,77 @@ func (s *Sbuild) runStoppable(ctx context.Context, cmd run.Cmd, grace time.Durat
 			kill()
 		}
 	}()
-	err := s.runner.Run(runCtx, cmd)
+	cmd.Pdeathsig = syscall.SIGTERM
+	errc := make(chan error, 1)
+	go func() {
+		// The goroutine ends locked: its thread then exits, after sbuild.
+		runtime.LockOSThread()
+		errc <- s.runner.Run(runCtx, cmd)
+	}()
+	err := <-errc
 	close(done)
 	<-stopped
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("stopping sbuild: %w", errors.Join(cerr, err))
 	}
 	return err
+}
+
+// staleBuildAge is how old a build directory that no build holds must be
+// before sweepBuilds removes it as left over by a killed packyard.
+const staleBuildAge = time.Hour
+
+// keptMark marks a build directory kept on purpose (Request.Keep).
+const keptMark = ".packyard-kept"
+
+// lockWork takes an exclusive lock (flock(2)) on the build directory
+// work, held until the returned file is closed: sweepBuilds leaves locked
+// directories alone.
+func lockWork(work string) (*os.File, error) {
+	f, err := os.Open(work)
+	if err != nil {
+		return nil, fmt.Errorf("locking sbuild build directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking sbuild build directory: %w", err)
+	}
+	return f, nil
+}
+
+// releaseWork ends the build in work: it removes the directory, or marks
+// it kept when keep is set, then drops the lock.
+func (s *Sbuild) releaseWork(work string, lock *os.File, keep bool) {
+	if keep {
+		_ = os.WriteFile(filepath.Join(work, keptMark), nil, 0o644)
+	} else {
+		s.removeWork(work)
+	}
+	lock.Close()
+}
+
+// sweepBuilds removes the build directories below builds that a killed
+// packyard left: unlocked, not kept, and last changed more than age ago.
+func (s *Sbuild) sweepBuilds(builds string, age time.Duration) {
+	entries, err := os.ReadDir(builds)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		dir := filepath.Join(builds, e.Name())
+		info, err := e.Info()
+		if err != nil || !e.IsDir() || time.Since(info.ModTime()) < age {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, keptMark)); err == nil {
+			continue
+		}
+		lock, err := lockWork(dir)
+		if err != nil {
+			continue
+		}
+		s.Logger.Info("removing a left-over sbuild build directory", "dir", dir)
+		s.removeWork(dir)
+		lock.Close()
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -130,6 +131,7 @@ func TestRootlessHelperSbuildHello(t *testing.T) {
 	}
 	rootlessSbuildFails(t, sb, e, logs)
 	rootlessSbuildStopped(t, sb, e, logs)
+	rootlessSbuildKilled(t, logs)
 }
 
 // rootlessSbuildFails builds a package whose build fails: a *build.Error
@@ -334,4 +336,92 @@ func addedPackage(res *repo.Result, name, arch string) bool {
 		}
 	}
 	return false
+}
+
+// rootlessSbuildKilled runs a build in another process
+// (TestRootlessHelperSbuildKilled) and kills that process with SIGKILL
+// while sbuild builds: sbuild gets its parent-death signal, aborts and
+// removes its unpacked chroot; no process of the build may remain.
+func rootlessSbuildKilled(t *testing.T, logs string) {
+	t.Helper()
+	tree := filepath.Join(t.TempDir(), "packyard-sbuild-killed-1.0")
+	writeTree(t, tree, nativePackage("packyard-sbuild-killed", "", "sleep 3142"))
+	logPath := filepath.Join(logs, "sbuild-killed.log")
+	// This very binary: the copy RunAs ran may have been replaced since
+	// by another test run.
+	cmd := exec.Command("/proc/self/exe", "-test.run=^TestRootlessHelperSbuildKilled$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "PACKYARD_IT_SBUILD_TREE="+tree, "PACKYARD_IT_SBUILD_LOG="+logPath)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(20 * time.Minute)
+	for building := false; !building; {
+		select {
+		case err := <-exited:
+			t.Fatalf("the build process ended before it was killed: %v\n%s", err, out.String())
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Fatalf("the build in %s did not reach its build step", logPath)
+		case <-time.After(200 * time.Millisecond):
+			data, _ := os.ReadFile(logPath)
+			building = strings.Contains(string(data), "\nsleep 3142")
+		}
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+	killed := time.Now()
+	log, _ := os.ReadFile(logPath)
+	m := unpackedTo.FindSubmatch(log)
+	if m == nil {
+		t.Fatalf("log %s does not say where sbuild unpacked the chroot", logPath)
+	}
+	for {
+		_, err := os.Lstat(string(m[1]))
+		procs := append(processesWith("packyard-sbuild-killed"), processesWith("sleep 3142")...)
+		if errors.Is(err, os.ErrNotExist) && len(procs) == 0 {
+			break
+		}
+		if time.Since(killed) > 3*time.Minute {
+			t.Fatalf("3 minutes after kill -9: chroot %s (%v), processes %v", m[1], err, procs)
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("after kill -9, sbuild removed its chroot and ended in %v", time.Since(killed).Round(time.Millisecond))
+	// The killed packyard's build directory stays until a later build
+	// sweeps it (after an hour); this test removes its own.
+	left, _ := filepath.Glob(filepath.Join(envtest.RootlessRoot, "workspace", "tmp", "sbuild", "*", "packyard-sbuild-killed_1.0.dsc"))
+	for _, dsc := range left {
+		_ = os.RemoveAll(filepath.Dir(dsc))
+	}
+}
+
+// processesWith returns the command lines of processes whose command
+// line contains s (proc(5)).
+func processesWith(s string) []string {
+	var out []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, c := range cmdlines {
+		data, _ := os.ReadFile(c)
+		if line := strings.ReplaceAll(string(data), "\x00", " "); strings.Contains(line, s) {
+			out = append(out, filepath.Base(filepath.Dir(c))+": "+line)
+		}
+	}
+	return out
+}
+
+// TestRootlessHelperSbuildKilled builds the tree named by
+// PACKYARD_IT_SBUILD_TREE until rootlessSbuildKilled kills it.
+func TestRootlessHelperSbuildKilled(t *testing.T) {
+	tree, logPath := os.Getenv("PACKYARD_IT_SBUILD_TREE"), os.Getenv("PACKYARD_IT_SBUILD_LOG")
+	if tree == "" || logPath == "" {
+		t.Skip("run by rootlessSbuildKilled only")
+	}
+	_, mgr, e := envtest.RootlessEnv(t)
+	_, err := build.NewSbuild(mgr, nil).Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
+	t.Errorf("the build was not killed: %v", err)
 }

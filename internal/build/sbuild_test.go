@@ -198,3 +198,43 @@ func TestRunStoppable(t *testing.T) {
 		})
 	}
 }
+
+func TestSweepBuilds(t *testing.T) {
+	builds := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	mk := func(name string, mtime time.Time, files ...string) string {
+		dir := filepath.Join(builds, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(dir, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	left := mk("left-over", old, "hello_2.10-3.dsc")
+	held := mk("running", old)
+	kept := mk("kept", old, keptMark)
+	fresh := mk("fresh", time.Now())
+	lock, err := lockWork(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	NewSbuild(nil, nil).sweepBuilds(builds, time.Hour)
+	tests := []struct {
+		dir  string
+		want bool
+	}{{left, false}, {held, true}, {kept, true}, {fresh, true}}
+	for _, tt := range tests {
+		_, err := os.Stat(tt.dir)
+		if got := err == nil; got != tt.want {
+			t.Errorf("after sweepBuilds, %s exists = %v; want %v", filepath.Base(tt.dir), got, tt.want)
+		}
+	}
+}
