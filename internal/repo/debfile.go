@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -20,40 +19,6 @@ import (
 
 	"github.com/packyard/packyard/internal/run"
 )
-
-// smallXZ decodes the first block of an LZMA2-only xz stream as far as it
-// is read (see lazyLZMA2): ./control comes first in control.tar, within a
-// few KiB, so the rest (md5sums, scripts) is never decoded. A stream it
-// cannot read makes the caller fall back to the full decoder. The block
-// check is not verified: the package file's own SHA256 covers its
-// integrity.
-func smallXZ(data []byte) io.Reader {
-	fail := func() io.Reader { return errReader{errors.New("xz: not a simple stream")} }
-	if len(data) < 24 || !bytes.Equal(data[:6], xzMagic) {
-		return fail()
-	}
-	blk := data[12:]
-	hsize := (int(blk[0]) + 1) * 4
-	if blk[0] == 0 || hsize > len(blk) || blk[1]&3 != 0 {
-		return fail()
-	}
-	h := bytes.NewReader(blk[2:hsize])
-	for _, bit := range []byte{0x40, 0x80} {
-		if blk[1]&bit != 0 {
-			if _, err := binary.ReadUvarint(h); err != nil {
-				return fail()
-			}
-		}
-	}
-	if id, err := binary.ReadUvarint(h); err != nil || id != 0x21 {
-		return fail()
-	}
-	return newLazyLZMA2(blk[hsize:])
-}
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // readDebControl returns the control stanza of a .deb or .udeb, read from the
 // control.tar member of its ar archive (deb(5)). When files is non-nil, the
@@ -164,13 +129,13 @@ func controlFromTar(name string, r io.Reader) (stanza, error) {
 	done := func() {}
 	var err error
 	if path.Ext(name) == ".xz" {
-		// Read the small member whole and decode it with a small dictionary;
-		// the stream's own (8 MiB for xz -6) costs an allocation per package.
+		// Read the small member whole, to decode its head with a small
+		// dictionary (controlFromXZHead) and, should that fail, all of it.
 		data, rerr := io.ReadAll(io.LimitReader(r, 16<<20))
 		if rerr != nil {
 			return nil, fmt.Errorf("%s: %w", name, rerr)
 		}
-		if st, err := controlFromTarReader(name, smallXZ(data)); err == nil {
+		if st, ok := controlFromXZHead(name, data); ok {
 			return st, nil
 		}
 		r = bytes.NewReader(data)

@@ -1,0 +1,117 @@
+//go:build integration
+
+package repo
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ulikunitz/xz"
+)
+
+// TestControlXZRealDebs reads the control stanza of every benchmark .deb
+// (when bench/repo/run.sh has downloaded them) from the head of its
+// control.tar.xz (controlXZHead) and from the whole stream decoded by
+// xz.NewReader: both must agree, and the head must suffice for most.
+func TestControlXZRealDebs(t *testing.T) {
+	debs, _ := filepath.Glob("/var/tmp/packyard-bench/debs/*.deb")
+	if len(debs) == 0 {
+		t.Skip("no benchmark .debs in /var/tmp/packyard-bench/debs")
+	}
+	n, head := 0, 0
+	heads := map[int]int{} // read from the head, by dictionary
+	for _, p := range debs {
+		member := controlMember(t, p)
+		if member == nil {
+			continue
+		}
+		n++
+		zr, err := xz.NewReader(bytes.NewReader(member))
+		fatalIf(t, err)
+		want, err := controlFromTarReader("control.tar.xz", zr)
+		fatalIf(t, err)
+		if got, ok := controlFromXZHead("control.tar.xz", member); ok {
+			head++
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: control from the head of control.tar.xz differs from the full decode", filepath.Base(p))
+			}
+		}
+		for _, dictCap := range controlDictCaps {
+			hr, err := controlXZHead(member, dictCap)
+			fatalIf(t, err)
+			if got, err := controlFromTarReader("control.tar.xz", hr); err == nil {
+				heads[dictCap]++
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: control from the head of control.tar.xz (%d-byte dictionary) differs from the full decode", filepath.Base(p), dictCap)
+				}
+			}
+		}
+		got, err := controlFromTar("control.tar.xz", bytes.NewReader(member))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: controlFromTar: %v, or a stanza differing from the full decode", filepath.Base(p), err)
+		}
+	}
+	t.Logf("%d control.tar.xz members agree, %d read from their head (by dictionary size: %v)", n, head, heads)
+	if head < n*99/100 {
+		t.Errorf("%d of %d control.tar.xz members read from their head; want at least 99%%", head, n)
+	}
+}
+
+// BenchmarkControlXZRealDebs reads the control stanza of every benchmark
+// .deb's control.tar.xz, as repo.Add does.
+func BenchmarkControlXZRealDebs(b *testing.B) {
+	debs, _ := filepath.Glob("/var/tmp/packyard-bench/debs/*.deb")
+	if len(debs) == 0 {
+		b.Skip("no benchmark .debs in /var/tmp/packyard-bench/debs")
+	}
+	var members [][]byte
+	for _, p := range debs {
+		if m := controlMember(b, p); m != nil {
+			members = append(members, m)
+		}
+	}
+	b.ResetTimer()
+	start := cpuTime(b)
+	for range b.N {
+		for _, m := range members {
+			if _, err := controlFromTar("control.tar.xz", bytes.NewReader(m)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime returns the CPU time (user and system) of the process: wall time
+// says little on a shared machine.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// controlMember returns a .deb's control.tar.xz member, or nil for another
+// compression (dpkg-deb puts it second, after debian-binary).
+func controlMember(t testing.TB, p string) []byte {
+	data, err := os.ReadFile(p)
+	fatalIf(t, err)
+	const at = 8 + 60 + 4 // ar magic, debian-binary header and body
+	if len(data) < at+60 || string(bytes.TrimRight(data[at:at+16], " /")) != "control.tar.xz" {
+		return nil
+	}
+	var size int
+	for _, c := range bytes.TrimSpace(data[at+48 : at+58]) {
+		size = size*10 + int(c-'0')
+	}
+	if at+60+size > len(data) {
+		t.Fatalf("%s: truncated control member", p)
+	}
+	return data[at+60 : at+60+size]
+}
