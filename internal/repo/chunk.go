@@ -33,6 +33,8 @@ type chunkRef struct {
 	Size   int64  `json:"size"`   // uncompressed
 	XZ     int64  `json:"xz"`     // unpadded size of its xz block
 	Count  int    `json:"count"`  // records
+	// Tail marks a chunk of the index's tail run (see indextail.go).
+	Tail bool `json:"tail,omitempty"`
 }
 
 // recordKind says how an index's records are delimited and keyed.
@@ -200,21 +202,8 @@ func newWorkIndex(kind recordKind, store chunkStore, target int, chunks []chunkR
 // changed reports whether the index has pending changes.
 func (w *workIndex) changed() bool { return len(w.overlay) > 0 }
 
-// chunkFor returns the number of the chunk whose range holds key, or -1
-// when there are no chunks.
-func (w *workIndex) chunkFor(key string) int {
-	if len(w.chunks) == 0 {
-		return -1
-	}
-	i := sort.Search(len(w.chunks), func(i int) bool { return w.chunks[i].First > key }) - 1
-	if i < 0 {
-		i = 0
-	}
-	return i
-}
-
 func (w *workIndex) load(i int) ([]record, error) {
-	if i < 0 {
+	if i < 0 || i >= len(w.chunks) {
 		return nil, nil
 	}
 	if recs, ok := w.cache[i]; ok {
@@ -240,15 +229,8 @@ func (w *workIndex) get(key string) ([]byte, error) {
 		}
 		return c.data, nil
 	}
-	recs, err := w.load(w.chunkFor(key))
-	if err != nil {
-		return nil, err
-	}
-	j := sort.Search(len(recs), func(j int) bool { return recs[j].Key >= key })
-	if j < len(recs) && recs[j].Key == key {
-		return recs[j].Data, nil
-	}
-	return nil, nil
+	_, data, err := w.find(key)
+	return data, err
 }
 
 // put sets the record of key; nil data deletes it.
@@ -256,8 +238,9 @@ func (w *workIndex) put(key string, data []byte) {
 	w.overlay[key] = change{data: data, del: data == nil}
 }
 
-// pendingByChunk groups the overlay's keys, sorted, by chunk number.
-func (w *workIndex) pendingByChunk() map[int][]string {
+// pendingByChunk groups the overlay's keys, sorted, by the chunk they
+// belong to (see locate); len(w.chunks) stands for a new chunk at the end.
+func (w *workIndex) pendingByChunk(tail bool) (map[int][]string, error) {
 	keys := make([]string, 0, len(w.overlay))
 	for k := range w.overlay {
 		keys = append(keys, k)
@@ -265,10 +248,13 @@ func (w *workIndex) pendingByChunk() map[int][]string {
 	sort.Strings(keys)
 	out := map[int][]string{}
 	for _, k := range keys {
-		i := w.chunkFor(k)
+		i, err := w.locate(k, tail)
+		if err != nil {
+			return nil, err
+		}
 		out[i] = append(out[i], k)
 	}
-	return out
+	return out, nil
 }
 
 // merged returns chunk i's records with the pending changes of keys applied.
@@ -297,25 +283,23 @@ func (w *workIndex) merged(i int, keys []string) ([]record, error) {
 	return append(out, recs[j:]...), nil
 }
 
-// all calls fn for every record, changes applied, in key order.
+// all calls fn for every record, changes applied, in index order.
 func (w *workIndex) all(fn func(key string, data []byte) error) error {
-	pending := w.pendingByChunk()
-	n := len(w.chunks)
-	if n == 0 {
-		n = 1
+	pending, err := w.pendingByChunk(w.tailAllowed())
+	if err != nil {
+		return err
 	}
-	for i := 0; i < n; i++ {
-		ci := i
-		if len(w.chunks) == 0 {
-			ci = -1
+	for i := 0; i <= len(w.chunks); i++ {
+		if i == len(w.chunks) && len(pending[i]) == 0 {
+			break
 		}
-		_, cached := w.cache[ci]
-		recs, err := w.merged(ci, pending[ci])
+		_, cached := w.cache[i]
+		recs, err := w.merged(i, pending[i])
 		if err != nil {
 			return err
 		}
 		if !cached {
-			delete(w.cache, ci) // keep memory flat on full scans
+			delete(w.cache, i) // keep memory flat on full scans
 		}
 		for _, r := range recs {
 			if err := fn(r.Key, r.Data); err != nil {
@@ -326,21 +310,26 @@ func (w *workIndex) all(fn func(key string, data []byte) error) error {
 	return nil
 }
 
-// commit stores changed chunks and returns the new chunk list.
+// commit stores changed chunks and returns the new chunk list: the chunks
+// with pending changes are merged and cut again, new records go where
+// placement says, and every other chunk is kept as it is.
 func (w *workIndex) commit() ([]chunkRef, error) {
-	pending := w.pendingByChunk()
-	if len(w.chunks) == 0 {
-		recs, err := w.merged(-1, pending[-1])
-		if err != nil {
-			return nil, err
-		}
-		return w.cut(recs)
+	tail, err := w.placement()
+	if err != nil {
+		return nil, err
 	}
+	pending, err := w.pendingByChunk(tail)
+	if err != nil {
+		return nil, err
+	}
+	n := w.mainLen()
 	var out []chunkRef
-	for i, c := range w.chunks {
+	for i := 0; i <= len(w.chunks); i++ {
 		keys, ok := pending[i]
 		if !ok {
-			out = append(out, c)
+			if i < len(w.chunks) {
+				out = append(out, w.chunks[i])
+			}
 			continue
 		}
 		recs, err := w.merged(i, keys)
@@ -350,6 +339,10 @@ func (w *workIndex) commit() ([]chunkRef, error) {
 		refs, err := w.cut(recs)
 		if err != nil {
 			return nil, err
+		}
+		inTail := i >= n && (i < len(w.chunks) || tail)
+		for k := range refs {
+			refs[k].Tail = inTail
 		}
 		out = append(out, refs...)
 	}

@@ -36,13 +36,18 @@
 // <component>/debian-installer/binary-<arch>/Packages and
 // <component>/Contents-udeb-<arch>, as in Debian's archive.
 //
-// Indexes are sorted runs of records cut into ~64 KiB chunks. A change
-// edits the few chunks it touches (recompressing only those), and writes the
-// new index files by concatenating chunks: .gz files are multi-member gzip,
-// .xz files are one stream with one block per chunk. Each file's prefix
-// shared with the previous generation is copied in the kernel and its hash
-// states restored from a checkpoint, so adding one package to a suite of
-// 60,000 reads, writes and hashes only the tail of each touched index.
+// Indexes are sorted runs of records cut into ~64 KiB chunks: a main run
+// and, in large indexes, a short tail run that receives records of new
+// names (indextail.go; apt does not need indexes sorted, and the tail is
+// merged back when it outgrows 1/16 of the main run). A change edits the
+// few chunks it touches (recompressing only those), and writes the new
+// index files by concatenating chunks: .gz files are multi-member gzip, .xz
+// files are one stream with one block per chunk. Each file's prefix shared
+// with the previous generation is copied in the kernel and its hash states
+// restored from a checkpoint, so adding one package to a suite of 60,000
+// reads, writes and hashes only the end of each touched index. Check
+// recomputes every hash from the files and from the manifest's chunks, so
+// a wrong saved hash state cannot go unnoticed.
 //
 // A publish writes the complete new generation (indexes, manifest, then
 // Release, InRelease and Release.gpg), fsyncs everything it wrote in one
