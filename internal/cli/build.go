@@ -336,7 +336,7 @@ func (s *buildSession) buildOne(ctx context.Context, t *buildTarget) error {
 		return err
 	}
 	if len(res.Phases) > 0 {
-		g.printf("built %s in %s\n", t.name, build.FormatPhases(res.Phases))
+		g.printf("%s took %s\n", t.name, build.FormatPhases(res.Phases))
 	}
 	files := publishable(res.Files, t.dsc)
 	s.mu.Lock()

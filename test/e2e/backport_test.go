@@ -111,7 +111,7 @@ func backport(t *testing.T, h *harness, cfg *config.Config) (binary, version str
 	}
 
 	out := h.mustRun("build", "--from", "trixie", "-j", "2", backportTarget)
-	built := regexp.MustCompile(`(?m)^built (\S+) `).FindAllStringSubmatch(out, -1)
+	built := regexp.MustCompile(`(?m)^built (\S+) \S+ and published`).FindAllStringSubmatch(out, -1)
 	if len(built) != len(stageOf) {
 		t.Errorf("built %d sources; want %d:\n%s", len(built), len(stageOf), out)
 	}

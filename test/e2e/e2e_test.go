@@ -127,7 +127,10 @@ func TestBuildPublishInstall(t *testing.T) {
 		// is built by name: planned from the local Sources, its .dsc taken
 		// from the pool after checking it against that index.
 		tree := nativeTree(t, dir, "localonly", "")
-		if out, err := exec.Command("dpkg-source", "-b", tree).CombinedOutput(); err != nil {
+		// dpkg-source -b writes the .dsc and tarball into its working directory.
+		cmd := exec.Command("dpkg-source", "-b", filepath.Base(tree))
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("dpkg-source -b: %v\n%s", err, out)
 		}
 		dist := cfg.DistributionName(cfg.Build.Codename, cfg.Build.Suite)
