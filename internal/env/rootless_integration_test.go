@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,28 +119,9 @@ func TestRootlessHelperFuseDenied(t *testing.T) {
 	t.Logf("error: %v", err)
 }
 
-func rootlessOutsideAddress(t *testing.T, cfg *config.Config) string {
-	t.Helper()
-	u, err := url.Parse(cfg.Archives[0].URI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs, err := net.LookupHost(u.Hostname())
-	if err != nil {
-		t.Skipf("cannot resolve the mirror: %v", err)
-	}
-	for _, a := range addrs {
-		if !strings.Contains(a, ":") {
-			return a
-		}
-	}
-	t.Skip("mirror has no IPv4 address")
-	return ""
-}
-
 func TestRootlessHelperSession(t *testing.T) {
 	cfg, mgr, e := envtest.RootlessEnv(t)
-	addr := rootlessOutsideAddress(t, cfg)
+	addr := mirrorIPv4(t, cfg)
 	s, err := mgr.OpenSession(context.Background(), e)
 	if err != nil {
 		t.Fatalf("OpenSession: %v", err)

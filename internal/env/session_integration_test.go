@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/env/envtest"
 )
@@ -79,6 +80,13 @@ func runStep(t *testing.T, s *env.Session, step env.Step) (string, error) {
 func outsideAddress(t *testing.T) string {
 	t.Helper()
 	cfg, _, _ := envtest.Env(t)
+	return mirrorIPv4(t, cfg)
+}
+
+// mirrorIPv4 returns an IPv4 address of cfg's first archive (skipping the
+// test when there is none).
+func mirrorIPv4(t *testing.T, cfg *config.Config) string {
+	t.Helper()
 	u, err := url.Parse(cfg.Archives[0].URI)
 	if err != nil {
 		t.Fatal(err)
