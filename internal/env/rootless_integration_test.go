@@ -3,12 +3,10 @@
 package env_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -188,28 +186,12 @@ func TestRootlessHelperHold(t *testing.T) {
 
 func TestRootlessHelperKill9(t *testing.T) {
 	_, mgr, _ := envtest.RootlessEnv(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRootlessHelperHold$", "-test.v")
-	cmd.Env = append(os.Environ(), "PACKYARD_IT_HOLD=1")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for len(processesWith("sleep", "31349")) < 2 {
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			_ = cmd.Process.Kill()
-			t.Fatalf("holder of the session did not start its step:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_, rest, _ := strings.Cut(out.String(), "SESSION ")
-	sessDir := strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0])
+	cmd, sessDir := startHolder(t, "TestRootlessHelperHold", "PACKYARD_IT_HOLD", "31349", 5*time.Minute)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	deadline = time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for len(processesWith("sleep", "31349"))+len(processesWith(sessDir)) > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -223,25 +205,7 @@ func TestRootlessHelperKill9(t *testing.T) {
 	if m := mountsMentioning(sessDir); len(m) != 0 {
 		t.Errorf("after kill -9, mounts remain:\n%s", strings.Join(m, "\n"))
 	}
-	rep, err := mgr.GC(context.Background())
-	if err != nil {
-		t.Fatalf("GC: %v", err)
-	}
-	if !contains(rep.Sessions, filepath.Base(sessDir)) {
-		t.Errorf("GC removed sessions %v; want %s among them", rep.Sessions, filepath.Base(sessDir))
-	}
-	if _, err := os.Stat(sessDir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after GC, %s remains (stat: %v)", sessDir, err)
-	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	checkGCRemoves(t, mgr, sessDir)
 }
 
 func TestRootlessHelperSetupTime(t *testing.T) {

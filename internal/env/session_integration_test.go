@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -212,29 +213,12 @@ func TestHelperHoldSession(t *testing.T) {
 
 func TestKill9LeavesNothingAfterGC(t *testing.T) {
 	_, mgr, _ := envtest.Env(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldSession$", "-test.v")
-	cmd.Env = append(os.Environ(), "PACKYARD_IT_HELPER=1")
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(processesWith("sleep", "31339")) < 2 {
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("helper did not start its step:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_, sessDir, _ := strings.Cut(strings.SplitN(out.String(), "SESSION ", 2)[1], "")
-	sessDir = strings.TrimSpace(strings.SplitN(sessDir, "\n", 2)[0])
+	cmd, sessDir := startHolder(t, "TestHelperHoldSession", "PACKYARD_IT_HELPER", "31339", 30*time.Second)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	deadline = time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for len(processesWith("sleep", "31339")) > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -244,15 +228,41 @@ func TestKill9LeavesNothingAfterGC(t *testing.T) {
 	if m := mountsMentioning(sessDir); len(m) != 0 {
 		t.Errorf("after kill -9, mounts remain:\n%s", strings.Join(m, "\n"))
 	}
+	checkGCRemoves(t, mgr, sessDir)
+}
+
+// startHolder runs the helper test holder (enabled by envVar=1) in a child
+// process and waits until its step, two "sleep marker" processes, runs; it
+// returns the child and the session directory the helper printed.
+func startHolder(t *testing.T, holder, envVar, marker string, timeout time.Duration) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+holder+"$", "-test.v")
+	cmd.Env = append(os.Environ(), envVar+"=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(timeout)
+	for len(processesWith("sleep", marker)) < 2 {
+		if time.Now().After(deadline) || cmd.ProcessState != nil {
+			_ = cmd.Process.Kill()
+			t.Fatalf("holder of the session did not start its step:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, rest, _ := strings.Cut(out.String(), "SESSION ")
+	return cmd, strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0])
+}
+
+// checkGCRemoves runs GC and checks it removed the session at sessDir.
+func checkGCRemoves(t *testing.T, mgr *env.Manager, sessDir string) {
+	t.Helper()
 	rep, err := mgr.GC(context.Background())
 	if err != nil {
 		t.Fatalf("GC: %v", err)
 	}
-	found := false
-	for _, id := range rep.Sessions {
-		found = found || id == filepath.Base(sessDir)
-	}
-	if !found {
+	if !slices.Contains(rep.Sessions, filepath.Base(sessDir)) {
 		t.Errorf("GC removed sessions %v; want %s among them", rep.Sessions, filepath.Base(sessDir))
 	}
 	if _, err := os.Stat(sessDir); !errors.Is(err, os.ErrNotExist) {

@@ -153,17 +153,6 @@ func NewSourcePackage(f Fields) (*SourcePackage, error) {
 	return s, nil
 }
 
-// compareVersions compares two Debian versions (Debian Policy §5.6.12);
-// unparsable versions compare as strings.
-func compareVersions(a, b string) int {
-	va, errA := version.Parse(a)
-	vb, errB := version.Parse(b)
-	if errA != nil || errB != nil {
-		return strings.Compare(a, b)
-	}
-	return version.Compare(va, vb)
-}
-
 // satisfies reports whether version v satisfies "op want".
 func satisfies(v version.Version, op string, want version.Version) bool {
 	c := version.Compare(v, want)

@@ -69,14 +69,11 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		if prof := os.Getenv("BENCHREPO_CPUPROFILE"); prof != "" {
-			f, err := os.Create(prof)
-			if err != nil {
-				return err
-			}
-			pprof.StartCPUProfile(f)
-			defer pprof.StopCPUProfile()
+		stop, err := startCPUProfile()
+		if err != nil {
+			return err
 		}
+		defer stop()
 		start := time.Now()
 		res, err := r.AddWith(ctx, dist, repo.AddOptions{LinkInputs: *link}, debs...)
 		if err != nil {
@@ -109,14 +106,11 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		if prof := os.Getenv("BENCHREPO_CPUPROFILE"); prof != "" {
-			f, err := os.Create(prof)
-			if err != nil {
-				return err
-			}
-			pprof.StartCPUProfile(f)
-			defer pprof.StopCPUProfile()
+		stop, err := startCPUProfile()
+		if err != nil {
+			return err
 		}
+		defer stop()
 		start := time.Now()
 		res, err := r.Add(ctx, dist, p)
 		if err != nil {
@@ -129,6 +123,24 @@ func run(args []string) error {
 		return report(map[string]any{"seconds": el.Seconds(), "cpu_seconds": cpu.Seconds(), "generation": res.Generation, "maxrss_mib": float64(ru.Maxrss) / 1024})
 	}
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// startCPUProfile starts a CPU profile into $BENCHREPO_CPUPROFILE when it
+// is set; the returned func stops it.
+func startCPUProfile() (func(), error) {
+	prof := os.Getenv("BENCHREPO_CPUPROFILE")
+	if prof == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(prof)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func report(v map[string]any) error {
