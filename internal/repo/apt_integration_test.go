@@ -45,13 +45,6 @@ func dpkgDeb(t testing.TB, out, name, version, arch, extra string) string {
 	return p
 }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // runTool runs a program and returns its combined output, failing the test
 // on a non-zero exit.
 func runTool(t testing.TB, dir string, args ...string) string {

@@ -83,14 +83,14 @@ func buildUpload(t *testing.T, debExtra, date string) string {
 	t.Helper()
 	dir := t.TempDir()
 	tarball := filepath.Join(dir, "omega_1.0.orig.tar.gz")
-	fatalIf(t, os.WriteFile(tarball, []byte("omega upstream sources\n"), 0o644))
+	must(t, os.WriteFile(tarball, []byte("omega upstream sources\n"), 0o644))
 	sum, err := sumFile(tarball)
-	fatalIf(t, err)
+	must(t, err)
 	dsc := fmt.Sprintf("Format: 3.0 (quilt)\nSource: omega\nVersion: 1.0-1\nChecksums-Sha1:\n %s %d omega_1.0.orig.tar.gz\nChecksums-Sha256:\n %s %d omega_1.0.orig.tar.gz\nFiles:\n %s %d omega_1.0.orig.tar.gz\n",
 		sum.SHA1, sum.Size, sum.SHA256, sum.Size, sum.MD5, sum.Size)
-	fatalIf(t, os.WriteFile(filepath.Join(dir, "omega_1.0-1.dsc"), []byte(dsc), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "omega_1.0-1.dsc"), []byte(dsc), 0o644))
 	writeTestDeb(t, dir, "omega", "1.0-1", "amd64", debExtra)
-	fatalIf(t, os.WriteFile(filepath.Join(dir, "omega_1.0-1_amd64.buildinfo"), []byte("Format: 1.0\nSource: omega\nBuild-Date: "+date+"\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "omega_1.0-1_amd64.buildinfo"), []byte("Format: 1.0\nSource: omega\nBuild-Date: "+date+"\n"), 0o644))
 	files := []string{"omega_1.0-1.dsc", "omega_1.0.orig.tar.gz", "omega_1.0-1_amd64.deb", "omega_1.0-1_amd64.buildinfo"}
 	return writeChanges(t, dir, "omega", files, func(s string) string { return s + "Date: " + date + "\n" })
 }

@@ -32,9 +32,9 @@ func TestControlXZRealDebs(t *testing.T) {
 		}
 		n++
 		zr, err := xz.NewReader(bytes.NewReader(member))
-		fatalIf(t, err)
+		must(t, err)
 		want, err := controlFromTarReader("control.tar.xz", zr)
-		fatalIf(t, err)
+		must(t, err)
 		if got, ok := controlFromXZHead("control.tar.xz", member); ok {
 			head++
 			if !reflect.DeepEqual(got, want) {
@@ -43,7 +43,7 @@ func TestControlXZRealDebs(t *testing.T) {
 		}
 		for _, dictCap := range controlDictCaps {
 			hr, err := controlXZHead(member, dictCap)
-			fatalIf(t, err)
+			must(t, err)
 			if got, err := controlFromTarReader("control.tar.xz", hr); err == nil {
 				heads[dictCap]++
 				if !reflect.DeepEqual(got, want) {
@@ -101,7 +101,7 @@ func cpuTime(b *testing.B) time.Duration {
 // compression (dpkg-deb puts it second, after debian-binary).
 func controlMember(t testing.TB, p string) []byte {
 	data, err := os.ReadFile(p)
-	fatalIf(t, err)
+	must(t, err)
 	const at = 8 + 60 + 4 // ar magic, debian-binary header and body
 	if len(data) < at+60 || string(bytes.TrimRight(data[at:at+16], " /")) != "control.tar.xz" {
 		return nil

@@ -16,15 +16,15 @@ func controlTarXZ(t *testing.T, files [][2]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	z, err := xz.NewWriter(&b)
-	fatalIf(t, err)
+	must(t, err)
 	tw := tar.NewWriter(z)
 	for _, f := range files {
-		fatalIf(t, tw.WriteHeader(&tar.Header{Name: "./" + f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg}))
+		must(t, tw.WriteHeader(&tar.Header{Name: "./" + f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg}))
 		_, err := tw.Write([]byte(f[1]))
-		fatalIf(t, err)
+		must(t, err)
 	}
-	fatalIf(t, tw.Close())
-	fatalIf(t, z.Close())
+	must(t, tw.Close())
+	must(t, z.Close())
 	return b.Bytes()
 }
 
@@ -85,7 +85,8 @@ func TestControlXZHeadRejects(t *testing.T) {
 	}
 }
 
-func fatalIf(t testing.TB, err error) {
+// must fails the test on a non-nil err.
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -14,13 +14,13 @@ import (
 func TestAddLinksOnlyRunOutputs(t *testing.T) {
 	r, _ := newTestRepo(t)
 	runDir := filepath.Join(r.cfg.WorkspaceDir().Runs(), "20260101-000000-build", "artifacts")
-	fatalIf(t, os.MkdirAll(runDir, 0o755))
+	must(t, os.MkdirAll(runDir, 0o755))
 	user := t.TempDir()
 	private := writeTestDeb(t, runDir, "private", "1.0", "amd64", "")
-	fatalIf(t, os.Chmod(private, 0o600))
+	must(t, os.Chmod(private, 0o600))
 	outside := writeTestDeb(t, user, "outside", "1.0", "amd64", "")
 	symlinked := filepath.Join(runDir, "symlinked_1.0_amd64.deb")
-	fatalIf(t, os.Symlink(writeTestDeb(t, user, "symlinked", "1.0", "amd64", ""), symlinked))
+	must(t, os.Symlink(writeTestDeb(t, user, "symlinked", "1.0", "amd64", ""), symlinked))
 	cases := []struct {
 		in, pool string
 		linked   bool
@@ -35,9 +35,9 @@ func TestAddLinksOnlyRunOutputs(t *testing.T) {
 			t.Fatalf("Add(%s): %v", c.in, err)
 		}
 		in, err := os.Stat(c.in)
-		fatalIf(t, err)
+		must(t, err)
 		pooled, err := os.Stat(filepath.Join(r.Root(), c.pool))
-		fatalIf(t, err)
+		must(t, err)
 		if got := os.SameFile(in, pooled); got != c.linked {
 			t.Errorf("%s: pool file is the input's inode = %v; want %v", filepath.Base(c.in), got, c.linked)
 		}

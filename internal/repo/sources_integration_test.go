@@ -71,25 +71,5 @@ func TestAptFtparchiveSourcesAgree(t *testing.T) {
 	if len(theirs) != len(dscs) || len(ours) != len(dscs) {
 		t.Fatalf("apt-ftparchive has %d stanzas, we have %d; want %d", len(theirs), len(ours), len(dscs))
 	}
-	byName := map[string]stanza{}
-	for _, s := range ours {
-		byName[s.get("Package")] = s
-	}
-	for _, th := range theirs {
-		o := byName[th.get("Package")]
-		if o == nil {
-			t.Errorf("we lack %s", th.get("Package"))
-			continue
-		}
-		for _, f := range th {
-			if got := o.get(f.Name); got != f.Value {
-				t.Errorf("%s %s: ours %q, apt-ftparchive %q", th.get("Package"), f.Name, got, f.Value)
-			}
-		}
-		for _, f := range o {
-			if th.get(f.Name) == "" {
-				t.Errorf("%s: we have %s, apt-ftparchive does not", th.get("Package"), f.Name)
-			}
-		}
-	}
+	compareStanzas(t, ours, theirs, "apt-ftparchive", "", true)
 }

@@ -35,24 +35,44 @@ func TestUdebIndexes(t *testing.T) {
 		t.Errorf("Contents-amd64 lists udeb files:\n%s", c)
 	}
 	ours, err := parseStanzas([]byte(readPublished(t, r, "main/debian-installer/binary-amd64/Packages")))
-	fatalIf(t, err)
+	must(t, err)
 	theirs, err := parseStanzas(mustRead(t, filepath.Join(dir, "dak-Packages")))
-	fatalIf(t, err)
+	must(t, err)
 	if len(ours) != len(theirs) {
 		t.Fatalf("debian-installer Packages has %d stanzas; dak's has %d", len(ours), len(theirs))
 	}
+	compareStanzas(t, ours, theirs, "dak", "Description-md5", false)
+}
+
+// compareStanzas checks that every stanza of theirs (the peer tool's, named
+// peer) is among ours by Package with the same value of every field but
+// skip; with reverse, also that ours has no field theirs lacks.
+func compareStanzas(t *testing.T, ours, theirs []stanza, peer, skip string, reverse bool) {
+	t.Helper()
 	byName := map[string]stanza{}
 	for _, s := range ours {
 		byName[s.get("Package")] = s
 	}
 	for _, th := range theirs {
 		o := byName[th.get("Package")]
+		if o == nil {
+			t.Errorf("we lack %s", th.get("Package"))
+			continue
+		}
 		for _, f := range th {
-			if f.Name == "Description-md5" {
-				continue // dak's pointer into its translations
+			if f.Name == skip {
+				continue
 			}
 			if got := o.get(f.Name); got != f.Value {
-				t.Errorf("%s %s: ours %q, dak %q", th.get("Package"), f.Name, got, f.Value)
+				t.Errorf("%s %s: ours %q, %s %q", th.get("Package"), f.Name, got, peer, f.Value)
+			}
+		}
+		if !reverse {
+			continue
+		}
+		for _, f := range o {
+			if th.get(f.Name) == "" {
+				t.Errorf("%s: we have %s, %s does not", th.get("Package"), f.Name, peer)
 			}
 		}
 	}
