@@ -111,13 +111,16 @@ func addSubordinateRanges(ctx context.Context, r *run.Runner, u *user.User) erro
 // RunAs runs the test binary's test named test (a helper) as acc, with
 // RootlessVar=1 and extra environment, and returns its output. The binary
 // is copied below RootlessRoot first: the go tool's build directory is
-// private to root.
+// private to root. The copy is named for this process, so test binaries
+// of concurrent go test runs never replace each other's; it is removed
+// when t ends.
 func RunAs(t testing.TB, acc Account, test string, timeout time.Duration, extra ...string) (string, error) {
 	t.Helper()
-	bin := filepath.Join(RootlessRoot, "bin", filepath.Base(os.Args[0]))
+	bin := filepath.Join(RootlessRoot, "bin", filepath.Base(os.Args[0])+"."+strconv.Itoa(os.Getpid()))
 	if err := copyExecutable(os.Args[0], bin); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.Remove(bin) })
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	args := []string{"setpriv", "--reuid=" + strconv.Itoa(acc.UID), "--regid=" + strconv.Itoa(acc.GID), "--clear-groups", "--",
