@@ -92,14 +92,18 @@ func (c Cycle) String() string {
 // cycles, or an error wrapping ErrSourceNotFound for unknown targets.
 func (p *Planner) Plan(targets []Target) (*Plan, error) {
 	st := &planState{p: p, byName: map[string]*Item{}}
-	for _, t := range targets {
-		src := t.Source
-		if src == nil {
-			src = p.findSource(t.Name)
-			if src == nil {
+	srcs := make([]*SourcePackage, len(targets))
+	for i, t := range targets {
+		srcs[i] = t.Source
+		if srcs[i] == nil {
+			srcs[i] = p.findSource(t.Name)
+			if srcs[i] == nil {
 				return nil, fmt.Errorf("planning %s: %w", t.Name, ErrSourceNotFound)
 			}
 		}
+	}
+	p.compileFor(srcs)
+	for _, src := range srcs {
 		it := st.add(src, "target")
 		it.Reason = "target"
 	}
@@ -134,13 +138,7 @@ func (st *planState) add(src *SourcePackage, reason string) *Item {
 		return it
 	}
 	it := &Item{Source: src.Package, Version: src.Version, Origin: src.Origin, Reason: reason, src: src}
-	seen := map[string]bool{}
-	for _, v := range st.p.predicted[src.Package] {
-		seen[st.p.u.Packages[v].Package] = true
-	}
-	for name := range seen {
-		it.Binaries = append(it.Binaries, name)
-	}
+	it.Binaries = append(it.Binaries, st.p.reachIndex().binaries[src.Package]...)
 	if len(it.Binaries) == 0 {
 		// A source from outside the archives (a .dsc, a source tree):
 		// its Binary field says what it builds.

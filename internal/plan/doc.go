@@ -28,7 +28,9 @@
 //     the indexes cannot satisfy, recursively. The result is a Plan in
 //     stages, rendered by WriteText, WriteJSON and WriteDot; unsatisfiable
 //     relations come back as *MissingError, cycles as *CycleError
-//     (errors.Is(err, ErrCycle)).
+//     (errors.Is(err, ErrCycle)). Each Plan compiles into the solver only
+//     the packages its targets' build-dependencies can reach, which gives
+//     the plan compiling the whole archive would give (see reach.go).
 //
 // Installability is decided by the complete solver in package solver: a
 // CDCL SAT solver whose branching follows package-manager order, so that

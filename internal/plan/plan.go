@@ -59,6 +59,9 @@ type Options struct {
 	// experimental buildds resolve alternatives (leave it false).
 	FirstAlternative bool
 	MaxItems         int // stop adding build-dependencies beyond this many items; 0 means 500
+	// CompileAll compiles every package in NewPlanner instead of what each
+	// Plan's targets can reach; plans are the same either way.
+	CompileAll bool
 }
 
 // Target is one thing to plan: a source package by name, looked up in the
@@ -69,9 +72,12 @@ type Target struct {
 	Source *SourcePackage
 }
 
-// Planner plans builds against one compiled Input. Build it once (it
-// compiles every binary package into the solver) and call Plan for each
-// request. A Planner is not safe for concurrent use.
+// Planner plans builds against one Input. By default each Plan compiles
+// into the solver only the packages its targets can reach (see reach.go),
+// which gives the same plan as compiling everything at a fraction of the
+// cost; Options.CompileAll compiles every package once in NewPlanner, for
+// planning many unrelated targets with one Planner. A Planner is not safe
+// for concurrent use.
 type Planner struct {
 	in     Input
 	opts   Options
@@ -85,23 +91,30 @@ type Planner struct {
 	archiveOf      map[string][]int32 // source name -> index binaries built from it
 	forbidden      bool               // the solver has forbidden packages
 	sources        []map[string][]*SourcePackage
+
+	// The uncompiled packages: layers[0] packyard's own, layers[1] the
+	// binaries the archives' sources are predicted to build (predictBinary
+	// applied on first use, see layer), layers[2] the target's indexes.
+	layers        [3][]*BinaryPackage
+	predictedRaw  []*BinaryPackage // layers[1] before predictBinary
+	predictedFrom []string         // per layers[1] entry: its source
+	inTarget      map[string]bool  // names of the target's index binaries
+	binaryNames   map[string][]string
+	reach         *reachIndex
+	partial       bool      // the universe holds only the packages compiled marks
+	compiled      [3][]bool // by layer and index
 }
 
-// NewPlanner compiles the input.
+// NewPlanner prepares the input; with Options.CompileAll it also compiles it.
 func NewPlanner(in Input, opts Options) *Planner {
-	p := &Planner{in: in, opts: opts, active: activeProfiles(opts.Profiles),
-		predicted: map[string][]int32{}, archiveOf: map[string][]int32{}}
-	var local []*BinaryPackage
+	p := &Planner{in: in, opts: opts, active: activeProfiles(opts.Profiles), inTarget: map[string]bool{}}
 	if !opts.SkipLocal {
-		local = in.Local
+		p.layers[0] = in.Local
 	}
-	var predicted []*BinaryPackage
-	var predictedFrom []string
-	inTarget := map[string]bool{}
 	for _, b := range in.Binaries {
-		inTarget[b.Package] = true
+		p.inTarget[b.Package] = true
 	}
-	has := func(name string) bool { return inTarget[name] }
+	p.layers[2] = in.Binaries
 	for _, a := range in.Archives {
 		bySrc := map[string][]*SourcePackage{}
 		for _, s := range a.Sources {
@@ -117,8 +130,8 @@ func NewPlanner(in Input, opts Options) *Planner {
 		if a.Binaries != nil {
 			for _, b := range a.Binaries {
 				if _, ok := bySrc[b.Source]; ok {
-					predicted = append(predicted, predictBinary(b, has))
-					predictedFrom = append(predictedFrom, b.Source)
+					p.predictedRaw = append(p.predictedRaw, b)
+					p.predictedFrom = append(p.predictedFrom, b.Source)
 				}
 			}
 			continue
@@ -127,12 +140,59 @@ func NewPlanner(in Input, opts Options) *Planner {
 			for _, name := range s.Binaries {
 				b := &BinaryPackage{Package: name, Version: s.Version, Architecture: in.Arch,
 					Source: s.Package, SourceVersion: s.Version, version: s.version}
-				predicted = append(predicted, b)
-				predictedFrom = append(predictedFrom, s.Package)
+				p.predictedRaw = append(p.predictedRaw, b)
+				p.predictedFrom = append(p.predictedFrom, s.Package)
 			}
 		}
 	}
-	p.u = newUniverse(in.Arch, 1, local, predicted, in.Binaries)
+	p.layers[1] = make([]*BinaryPackage, len(p.predictedRaw)) // predicted on first use
+	if opts.CompileAll {
+		p.compile(nil)
+	}
+	return p
+}
+
+// layer returns package i of layer l, predicting it first if need be.
+func (p *Planner) layer(l, i int) *BinaryPackage {
+	b := p.layers[l][i]
+	if b == nil {
+		b = predictBinary(p.predictedRaw[i], func(name string) bool { return p.inTarget[name] })
+		p.layers[l][i] = b
+	}
+	return b
+}
+
+// compile compiles the packages keep selects (all of them when keep is nil)
+// into a new universe and solver. keep must be closed under dependencies
+// (see reachable): the solver then answers as it would over all packages.
+func (p *Planner) compile(keep *[3][]bool) {
+	var layers [3][]*BinaryPackage
+	var from []string
+	for l := range p.layers {
+		for i := range p.layers[l] {
+			if keep != nil && !keep[l][i] {
+				continue
+			}
+			layers[l] = append(layers[l], p.layer(l, i))
+			if l == 1 {
+				from = append(from, p.predictedFrom[i])
+			}
+		}
+	}
+	p.partial = keep != nil
+	p.compiled = [3][]bool{}
+	if keep != nil {
+		p.compiled = *keep
+	}
+	p.predicted, p.archiveOf = map[string][]int32{}, map[string][]int32{}
+	p.forbidden = false
+	p.u = newUniverse(p.in.Arch, 1, layers[0], layers[1], layers[2])
+	if keep != nil {
+		// Multi-Arch: same conflicts depend on whether a real package of
+		// a name exists anywhere, reachable or not.
+		p.u.realName = p.reachIndex().real
+	}
+	p.u.compile()
 	p.predictedSrc = make([]string, p.u.problem.NumVars())
 	p.avoidPredicted = make([]bool, p.u.problem.NumVars())
 	pi := 0
@@ -140,10 +200,10 @@ func NewPlanner(in Input, opts Options) *Planner {
 		switch p.u.Layer[v] {
 		case 1:
 			// predicted binaries keep their input order in the universe
-			for predicted[pi] != p.u.Packages[v] {
+			for layers[1][pi] != p.u.Packages[v] {
 				pi++
 			}
-			src := predictedFrom[pi]
+			src := from[pi]
 			pi++
 			p.predictedSrc[v] = src
 			p.avoidPredicted[v] = true
@@ -153,12 +213,17 @@ func NewPlanner(in Input, opts Options) *Planner {
 		}
 	}
 	p.s = p.u.newSolver()
-	return p
 }
 
-// Universe returns the compiled universe (index binaries, local binaries and
-// predicted binaries of the source archives).
-func (p *Planner) Universe() *Universe { return p.u }
+// Universe returns the universe of every package (index binaries, local
+// binaries and predicted binaries of the source archives), compiling it if
+// the Planner has compiled only part of it so far.
+func (p *Planner) Universe() *Universe {
+	if p.u == nil || p.partial {
+		p.compile(nil)
+	}
+	return p.u
+}
 
 func (p *Planner) findSource(name string) *SourcePackage {
 	for _, bySrc := range p.sources {

@@ -29,7 +29,10 @@ type Universe struct {
 
 	noEssential int
 	byName      map[string][]int32 // sorted by version, newest first
-	provides    map[string][]provide
+	// realName reports whether a real package of the name exists; nil
+	// means byName decides (see Planner.compile for when it differs).
+	realName func(string) bool
+	provides map[string][]provide
 
 	mu    sync.RWMutex
 	cache map[candKey][]int32
@@ -59,12 +62,14 @@ type candKey struct {
 // newer versions first. Packages of other architectures than arch and "all"
 // are ignored.
 func NewUniverse(arch string, layers ...[]*BinaryPackage) *Universe {
-	return newUniverse(arch, -1, layers...)
+	u := newUniverse(arch, -1, layers...)
+	u.compile()
+	return u
 }
 
 // newUniverse is NewUniverse where the packages of layer noEssential (if
 // >= 0) do not count as Essential: they are another distribution's, which
-// may have a different Essential set.
+// may have a different Essential set. The caller compiles it.
 func newUniverse(arch string, noEssential int, layers ...[]*BinaryPackage) *Universe {
 	u := &Universe{
 		noEssential: noEssential,
@@ -108,7 +113,6 @@ func newUniverse(arch string, noEssential int, layers ...[]*BinaryPackage) *Univ
 			}
 		}
 	}
-	u.compile()
 	return u
 }
 
@@ -301,6 +305,9 @@ func providesName(pkg *BinaryPackage, name string) bool {
 // provider.
 func (u *Universe) sameConflicts(out []int32, pkg *BinaryPackage, p Possibility) []int32 {
 	_, real := u.byName[p.Name]
+	if u.realName != nil {
+		real = u.realName(p.Name)
+	}
 	self := p.Name == pkg.Package || (p.Operator == "" && providesName(pkg, p.Name))
 	switch {
 	case real && !self:
