@@ -15,6 +15,10 @@
 //     log and the run record.
 //   - Sbuild: sbuild --chroot-mode=unshare as an unprivileged user on a
 //     tarball of the environment; success needs its "Status: successful".
+//     A build holds its tarball and its build directory locked; Sbuild.GC
+//     (run by `packyard env gc`) removes the tarballs of environments that
+//     are gone or changed, and build directories a killed packyard left,
+//     never what a running build holds nor a kept build (Request.Keep).
 //
 // It also runs the checks on a result: lintian (RunLintian) and
 // reproducibility (VerifyReproducible builds twice and compares).

@@ -12,7 +12,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/packyard/packyard/internal/env"
@@ -120,11 +119,12 @@ func (s *Sbuild) build(ctx context.Context, j *job) (*Result, error) {
 		return nil, j.fail("setup", err)
 	}
 	p := s.places(u)
-	tarball, err := s.ensureTarball(ctx, j.req.Env, u, p.Cache)
+	tarball, tarLock, err := s.ensureTarball(ctx, j.req.Env, u, p.Cache)
 	if err != nil {
 		return nil, j.fail("setup", err)
 	}
-	s.sweepBuilds(p.Builds, staleBuildAge)
+	defer tarLock.Close()
+	_, _ = s.sweepBuilds(p.Builds, staleBuildAge)
 	work, err := newWorkDir(p.Builds)
 	if err != nil {
 		return nil, j.fail("setup", err)
@@ -355,38 +355,53 @@ func (s *Sbuild) ensureSubordinateIDs(ctx context.Context, name string) error {
 }
 
 // ensureTarball returns the environment's tarball for sbuild, made once
-// per environment (named after its manifest) in dir.
-func (s *Sbuild) ensureTarball(ctx context.Context, e *env.Env, u *buildUser, dir string) (string, error) {
+// per environment state (env.TarballName) in dir, and the file holding a
+// shared lock on it (env.UseTarball) for the caller to close when sbuild
+// is done with it: collection never removes a tarball in use. When a new
+// one is made, the tarballs of the environment's earlier states are
+// collected (env.CollectEnvTarballs); those of other environments are left
+// to env gc (Sbuild.GC).
+func (s *Sbuild) ensureTarball(ctx context.Context, e *env.Env, u *buildUser, dir string) (string, *os.File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("creating sbuild cache: %w", err)
+		return "", nil, fmt.Errorf("creating sbuild cache: %w", err)
 	}
 	if u.Switch {
 		_ = chownTree(filepath.Join(u.Home, ".cache"), u.UID, u.GID)
 	}
-	id := e.Manifest.StatusSHA256
-	if len(id) > 12 {
-		id = id[:12]
+	tarball := filepath.Join(dir, env.TarballName(e))
+	if lock, err := env.UseTarball(tarball); err == nil {
+		return tarball, lock, nil
 	}
-	tarball := filepath.Join(dir, e.Name()+"-"+strings.ReplaceAll(e.Manifest.Created.UTC().Format("20060102T150405"), ":", "")+"-"+id+".tar")
-	if _, err := os.Stat(tarball); err == nil {
-		return tarball, nil
+	tmp, lock, err := env.CreateTarballTemp(dir, filepath.Base(tarball))
+	if err != nil {
+		return "", nil, fmt.Errorf("making environment tarball: %w", err)
 	}
-	tmp := tarball + ".tmp-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := s.finishTarball(ctx, e, tmp, tarball, lock); err != nil {
+		lock.Close()
+		_ = os.Remove(tmp)
+		return "", nil, fmt.Errorf("making environment tarball: %w", err)
+	}
+	removed, _, err := env.CollectEnvTarballs(dir, e)
+	if err != nil {
+		s.Logger.Warn("collecting stale environment tarballs", "err", err)
+	}
+	if len(removed) > 0 {
+		s.Logger.Info("collected stale environment tarballs", "tarballs", removed)
+	}
+	return tarball, lock, nil
+}
+
+// finishTarball writes e's tarball to tmp (locked by lock), renames it to
+// tarball and turns lock into a shared one on it.
+func (s *Sbuild) finishTarball(ctx context.Context, e *env.Env, tmp, tarball string, lock *os.File) error {
 	if err := s.writeTarball(ctx, e, tmp); err != nil {
-		return "", fmt.Errorf("making environment tarball: %w", err)
+		return err
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
-		return "", fmt.Errorf("making environment tarball: %w", err)
+		return err
 	}
 	if err := os.Rename(tmp, tarball); err != nil {
-		return "", fmt.Errorf("making environment tarball: %w", err)
+		return err
 	}
-	// Older tarballs of the same environment name are stale.
-	old, _ := filepath.Glob(filepath.Join(dir, e.Name()+"-*.tar"))
-	for _, o := range old {
-		if o != tarball {
-			_ = os.Remove(o)
-		}
-	}
-	return tarball, nil
+	return env.HoldTarball(lock, tarball)
 }

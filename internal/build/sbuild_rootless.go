@@ -229,27 +229,38 @@ func (s *Sbuild) releaseWork(work string, lock *os.File, keep bool) {
 }
 
 // sweepBuilds removes the build directories below builds that a killed
-// packyard left: unlocked, not kept, and last changed more than age ago.
-func (s *Sbuild) sweepBuilds(builds string, age time.Duration) {
+// packyard left (selectStaleBuilds) and no build holds (lockWork). It
+// returns the names removed and the bytes freed.
+func (s *Sbuild) sweepBuilds(builds string, age time.Duration) ([]string, int64) {
 	entries, err := os.ReadDir(builds)
 	if err != nil {
-		return
+		return nil, 0
 	}
+	var dirs []buildDir
 	for _, e := range entries {
-		dir := filepath.Join(builds, e.Name())
 		info, err := e.Info()
-		if err != nil || !e.IsDir() || time.Since(info.ModTime()) < age {
+		if err != nil || !e.IsDir() {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, keptMark)); err == nil {
-			continue
-		}
+		_, kerr := os.Stat(filepath.Join(builds, e.Name(), keptMark))
+		dirs = append(dirs, buildDir{Name: e.Name(), ModTime: info.ModTime(), Kept: kerr == nil})
+	}
+	var removed []string
+	var freed int64
+	for _, name := range selectStaleBuilds(dirs, time.Now(), age) {
+		dir := filepath.Join(builds, name)
 		lock, err := lockWork(dir)
 		if err != nil {
 			continue
 		}
 		s.Logger.Info("removing a left-over sbuild build directory", "dir", dir)
+		size := dirBytes(dir)
 		s.removeWork(dir)
 		lock.Close()
+		if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+			removed = append(removed, name)
+			freed += size
+		}
 	}
+	return removed, freed
 }

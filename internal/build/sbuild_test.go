@@ -226,7 +226,13 @@ func TestSweepBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	NewSbuild(nil, nil).sweepBuilds(builds, time.Hour)
+	removed, freed := NewSbuild(nil, nil).sweepBuilds(builds, time.Hour)
+	if !cmp.Equal(removed, []string{"left-over"}) {
+		t.Errorf("sweepBuilds removed %v; want [left-over]", removed)
+	}
+	if freed != 0 {
+		t.Errorf("sweepBuilds freed %d bytes; want 0 (empty files)", freed)
+	}
 	tests := []struct {
 		dir  string
 		want bool

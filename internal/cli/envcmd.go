@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/packyard/packyard/internal/build"
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/record"
@@ -68,13 +70,16 @@ func newEnv(g *globals) *cobra.Command {
 		g.printf("removed %s\n", env.Name(c, a, v))
 		return map[string]string{"removed": env.Name(c, a, v)}, nil
 	})
-	gc := envCommand(g, "gc", "Clean up after killed sessions and collect old build-dependency layers", func(ctx context.Context, m *env.Manager, cfg *config.Config, rec *record.Run) (any, error) {
+	gc := envCommand(g, "gc", "Clean up after killed sessions and builds; collect old build-dependency layers and sbuild tarballs", func(ctx context.Context, m *env.Manager, cfg *config.Config, rec *record.Run) (any, error) {
 		rep, err := m.GC(ctx)
+		sb, serr := build.NewSbuild(m, g.logger).GC(ctx)
+		err = errors.Join(err, serr)
 		if err == nil && !g.json {
-			g.printf("sessions %d, processes killed %d, mounts released %d, partial environments %d, layers collected %d\n",
-				len(rep.Sessions), len(rep.Killed), len(rep.Unmounted), len(rep.Partial), len(rep.Layers))
+			g.printf("sessions %d, processes killed %d, mounts released %d, partial environments %d, layers collected %d, sbuild tarballs %d, sbuild build directories %d, %d bytes freed\n",
+				len(rep.Sessions), len(rep.Killed), len(rep.Unmounted), len(rep.Partial), len(rep.Layers),
+				len(sb.Tarballs), len(sb.BuildDirs), sb.Bytes)
 		}
-		return rep, err
+		return envGCResult{GCReport: rep, Sbuild: sb}, err
 	})
 	var sh env.ShellOptions
 	shell := envCommand(g, "shell [-- COMMAND...]", "Open an interactive throw-away session in the environment", func(ctx context.Context, m *env.Manager, cfg *config.Config, rec *record.Run) (any, error) {
@@ -96,6 +101,13 @@ func newEnv(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(list, create, refresh, remove, shell, gc)
 	return cmd
+}
+
+// envGCResult is `env gc --json`: env.GCReport's fields and, under
+// "sbuild", what the sbuild builder's collection freed.
+type envGCResult struct {
+	*env.GCReport
+	Sbuild *build.GCReport `json:"sbuild"`
 }
 
 // envCommand builds one env subcommand around action; a non-nil result is

@@ -13,6 +13,7 @@
 //	envs/<codename>-<arch>-<variant>/layers/index/   build inputs -> layer hash, for apt-free rebuilds
 //	cache/debs/sha256/<sum>.deb, cache/debs/by-name/ the .deb cache shared by all environments
 //	tmp/sessions/<id>/                               the session registry (upper, work, merged, build)
+//	<sbuild cache>/<TarballName>                     an environment's tarball for sbuild (build.Sbuild's places)
 //
 // A directory without a valid manifest is never used: Ensure rebuilds it.
 //
@@ -24,7 +25,8 @@
 // the namespace and every process with bwrap's pid namespace (Run waits
 // for it to empty), so nothing outlives a session, even when packyard is
 // killed; what a killed packyard leaves on disk is cleaned by GC, which
-// OpenSession also runs.
+// OpenSession also runs. Tarballs of environments that are gone or changed
+// are removed by CollectTarballs unless a build holds them (UseTarball).
 //
 // Without root (packyard run by an ordinary user with /etc/subuid and
 // /etc/subgid ranges) the same happens inside a user namespace that maps

@@ -29,15 +29,15 @@ func TarballArgs(root, dst string, rootless bool) []string {
 // archive (TarballArgs), the form sbuild --chroot-mode=unshare unpacks in
 // its own user namespace, where the recorded owners are again ids inside
 // the namespace. It holds a shared lock on the environment's use.lock
-// meanwhile, so a refresh does not remove the tree under tar. dst is
-// replaced when it exists; on error it is removed.
+// meanwhile, so a refresh does not remove the tree under tar. An existing
+// dst is truncated and written in place, keeping its inode and so any
+// lock held on it (CreateTarballTemp); on error it is removed.
 func (m *Manager) WriteTarball(ctx context.Context, e *Env, dst string) error {
 	lock, err := lockShared(filepath.Join(e.Dir, "use.lock"))
 	if err != nil {
 		return fmt.Errorf("locking environment %s: %w", e.Name(), err)
 	}
 	defer lock.Close()
-	_ = os.Remove(dst)
 	if err := m.runner.Run(ctx, run.Cmd{Args: TarballArgs(e.Root, dst, m.rootless)}); err != nil {
 		_ = os.Remove(dst)
 		return fmt.Errorf("writing tarball of environment %s: %w", e.Name(), err)

@@ -1,0 +1,117 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// GCReport says what the sbuild builder's collection (Sbuild.GC) freed.
+type GCReport struct {
+	// Tarballs are the environment tarballs removed (file names).
+	Tarballs []string `json:"tarballs"`
+	// BuildDirs are the left-over build directories removed (names).
+	BuildDirs []string `json:"build_dirs"`
+	// Bytes is the size of the files removed.
+	Bytes int64 `json:"bytes"`
+}
+
+// GC collects what sbuild builds leave behind: environment tarballs of
+// environments that no longer exist or have changed since, and their
+// half-written temporaries (env.Manager.CollectTarballs), and build
+// directories a killed packyard left: not kept and last changed more than
+// an hour ago (sweepBuilds). Whatever a running build holds stays: its
+// tarball (env.UseTarball) and its build directory (lockWork). Kept build
+// directories (Request.Keep) stay too, as the dpkg builder's kept sessions
+// do in env.Manager.GC. As root, a workspace whose sbuild user does not
+// exist yet has nothing to collect.
+func (s *Sbuild) GC(ctx context.Context) (*GCReport, error) {
+	rep := &GCReport{}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	u, err := s.existingUser()
+	if err != nil || u == nil {
+		return rep, err
+	}
+	p := s.places(u)
+	var errs []error
+	if s.Envs != nil {
+		names, freed, err := s.Envs.CollectTarballs(p.Cache)
+		rep.Tarballs, rep.Bytes = names, freed
+		if err != nil {
+			errs = append(errs, fmt.Errorf("collecting sbuild tarballs: %w", err))
+		}
+	}
+	dirs, freed := s.sweepBuilds(p.Builds, staleBuildAge)
+	rep.BuildDirs, rep.Bytes = dirs, rep.Bytes+freed
+	if len(rep.Tarballs)+len(rep.BuildDirs) > 0 {
+		s.Logger.Info("collected sbuild leftovers", "tarballs", len(rep.Tarballs), "build_dirs", len(rep.BuildDirs), "bytes", rep.Bytes)
+	}
+	return rep, errors.Join(errs...)
+}
+
+// existingUser is the user that runs sbuild, without creating it: nil
+// when packyard is root and the sbuild user does not exist.
+func (s *Sbuild) existingUser() (*buildUser, error) {
+	if !s.switchesUser() {
+		return callingUser()
+	}
+	u, err := user.Lookup(s.User)
+	var unknown user.UnknownUserError
+	if errors.As(err, &unknown) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up build user: %w", err)
+	}
+	return &buildUser{Name: s.User, Home: u.HomeDir, Switch: true}, nil
+}
+
+// switchesUser reports whether sbuild runs as the dedicated user (packyard
+// is root), as ensureUser decides.
+func (s *Sbuild) switchesUser() bool { return os.Geteuid() == 0 }
+
+// buildDir is one directory below the sbuild build directories.
+type buildDir struct {
+	Name    string
+	ModTime time.Time
+	// Kept is set when the build was kept (keptMark).
+	Kept bool
+}
+
+// selectStaleBuilds returns, sorted, the names of the build directories a
+// sweep removes when no build holds them: not kept and last changed more
+// than age before now.
+func selectStaleBuilds(dirs []buildDir, now time.Time, age time.Duration) []string {
+	var out []string
+	for _, d := range dirs {
+		if d.Kept || now.Sub(d.ModTime) < age {
+			continue
+		}
+		out = append(out, d.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// dirBytes returns the size of the regular files below root that can be
+// read (without root, sbuild may leave files of subordinate ids).
+func dirBytes(root string) int64 {
+	var n int64
+	_ = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
