@@ -16,7 +16,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/gofrs/flock"
 	"github.com/klauspost/compress/gzip"
-	"github.com/ulikunitz/xz"
+	"github.com/therootcompany/xz"
 
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/run"
@@ -164,7 +164,7 @@ func decompress(ctx context.Context, runner *run.Runner, src, dst, ext string, l
 		if run.Require("xz") == nil {
 			return decompressXZ(ctx, runner, in, dst, limit)
 		}
-		xr, err := xz.NewReader(in)
+		xr, err := xz.NewReader(in, 0)
 		if err != nil {
 			return 0, "", 0, err
 		}

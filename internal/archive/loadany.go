@@ -10,7 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/ulikunitz/xz"
+	"github.com/therootcompany/xz"
 
 	"github.com/packyard/packyard/internal/deb822"
 )
@@ -63,7 +63,7 @@ func readCompressed(path, ext string) ([]byte, error) {
 	defer f.Close()
 	var r io.Reader
 	if ext == ".xz" {
-		if r, err = xz.NewReader(f); err != nil {
+		if r, err = xz.NewReader(f, 0); err != nil {
 			return nil, err
 		}
 	} else {

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ulikunitz/xz"
+	"github.com/therootcompany/xz"
 
 	"github.com/packyard/packyard/internal/deb822"
 	"github.com/packyard/packyard/internal/env"
@@ -127,7 +127,7 @@ func readPackagesIndex(dir string) ([]byte, error) {
 			}
 			r = z
 		case ".xz":
-			z, err := xz.NewReader(f)
+			z, err := xz.NewReader(f, 0)
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", name, err)
 			}

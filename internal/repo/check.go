@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ulikunitz/xz"
 
 	"github.com/packyard/packyard/internal/sign"
 )
@@ -214,10 +213,11 @@ func (c *checker) fileSums(dir, p string, absent bool) (checksums, error) {
 		return checksums{}, err
 	}
 	defer f.Close()
-	zr, err := xz.NewReader(f)
+	zr, release, err := openXZ(f)
 	if err != nil {
 		return checksums{}, err
 	}
+	defer release()
 	h := newHashWriter()
 	if _, err := io.Copy(h, zr); err != nil {
 		return checksums{}, err

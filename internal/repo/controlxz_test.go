@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ulikunitz/xz"
-	"github.com/ulikunitz/xz/lzma"
 )
 
 // controlTarXZ returns a control.tar.xz holding files in order.
@@ -29,9 +28,8 @@ func controlTarXZ(t *testing.T, files [][2]string) []byte {
 }
 
 // TestControlFromTarXZ reads ./control from control.tar.xz members: first
-// in the tarball (read from the stream's head), and after 100 KiB whose
-// start control repeats (a back-reference beyond the small dictionary,
-// read by decoding the whole stream).
+// in the tarball, and after 100 KiB of other data; and checks that reading
+// the first stops early (the decoder decodes only what is read).
 func TestControlFromTarXZ(t *testing.T) {
 	rnd := make([]byte, 100<<10)
 	for i := range rnd {
@@ -40,38 +38,40 @@ func TestControlFromTarXZ(t *testing.T) {
 	control := "Package: hello\nVersion: 2.10-3\nArchitecture: amd64\nDescription: example\n"
 	far := "Package: far\nVersion: 1\nX-Blob: " + hex.EncodeToString(rnd[:2048]) + "\n"
 	tests := []struct {
-		name     string
-		files    [][2]string
-		want     string
-		fromHead bool
+		name   string
+		files  [][2]string
+		want   string
+		atMost int // compressed bytes read, at most
 	}{
-		{"control first", [][2]string{{"control", control}, {"md5sums", string(rnd)}}, "hello", true},
-		{"control far", [][2]string{{"blob", hex.EncodeToString(rnd)}, {"control", far}}, "far", false},
+		{"control first", [][2]string{{"control", control}, {"md5sums", string(rnd)}}, "hello", 32 << 10},
+		{"control far", [][2]string{{"blob", hex.EncodeToString(rnd)}, {"control", far}}, "far", 1 << 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			member := controlTarXZ(t, tt.files)
-			st, err := controlFromTar("control.tar.xz", bytes.NewReader(member))
+			in := bytes.NewReader(member)
+			st, err := controlFromTar("control.tar.xz", in)
 			if err != nil {
 				t.Fatalf("controlFromTar: %v", err)
 			}
 			if got := st.get("Package"); got != tt.want {
 				t.Errorf("Package = %q; want %q", got, tt.want)
 			}
-			if _, fromHead := controlFromXZHead("control.tar.xz", member); fromHead != tt.fromHead {
-				t.Errorf("read from the head of the stream: %v; want %v", fromHead, tt.fromHead)
+			if read := len(member) - in.Len(); read > tt.atMost {
+				t.Errorf("read %d of %d compressed bytes; want at most %d", read, len(member), tt.atMost)
 			}
 		})
 	}
 }
 
-// TestControlXZHeadRejects refuses streams it cannot read from their
-// head, and never panics on damaged ones.
-func TestControlXZHeadRejects(t *testing.T) {
+// TestControlXZDamaged refuses members that are not xz or are damaged,
+// with an error and never a panic, and the decoders handed back after a
+// failure still read a good member.
+func TestControlXZDamaged(t *testing.T) {
 	member := controlTarXZ(t, [][2]string{{"control", "Package: a\n"}})
 	for _, bad := range [][]byte{nil, []byte("not xz"), member[:14], append([]byte{0}, member...)} {
-		if _, err := controlXZHead(bad, lzma.MinDictCap); err == nil {
-			t.Errorf("controlXZHead(%q) succeeded; want an error", bad)
+		if _, err := controlFromTar("control.tar.xz", bytes.NewReader(bad)); err == nil {
+			t.Errorf("controlFromTar(%q) succeeded; want an error", bad)
 		}
 	}
 	for i := 0; i < 200; i++ {
@@ -82,6 +82,12 @@ func TestControlXZHeadRejects(t *testing.T) {
 			bad = bad[:pos]
 		}
 		controlFromTar("control.tar.xz", bytes.NewReader(bad))
+	}
+	for i := 0; i < 2*cap(xzReaders); i++ {
+		st, err := controlFromTar("control.tar.xz", bytes.NewReader(member))
+		if err != nil || st.get("Package") != "a" {
+			t.Fatalf("after damaged members: %v, %v", st, err)
+		}
 	}
 }
 

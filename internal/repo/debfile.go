@@ -15,7 +15,6 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 
 	"github.com/packyard/packyard/internal/run"
 )
@@ -109,11 +108,7 @@ func decompressor(name string, r io.Reader) (io.Reader, func(), error) {
 		}
 		return z, func() { z.Close() }, nil
 	case ".xz":
-		z, err := xz.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return z, func() {}, nil
+		return openXZ(r)
 	case ".zst":
 		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
 		if err != nil {
@@ -125,22 +120,7 @@ func decompressor(name string, r io.Reader) (io.Reader, func(), error) {
 }
 
 func controlFromTar(name string, r io.Reader) (stanza, error) {
-	var tr io.Reader
-	done := func() {}
-	var err error
-	if path.Ext(name) == ".xz" {
-		// Read the small member whole, to decode its head with a small
-		// dictionary (controlFromXZHead) and, should that fail, all of it.
-		data, rerr := io.ReadAll(io.LimitReader(r, 16<<20))
-		if rerr != nil {
-			return nil, fmt.Errorf("%s: %w", name, rerr)
-		}
-		if st, ok := controlFromXZHead(name, data); ok {
-			return st, nil
-		}
-		r = bytes.NewReader(data)
-	}
-	tr, done, err = decompressor(name, r)
+	tr, done, err := decompressor(name, r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

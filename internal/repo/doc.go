@@ -28,8 +28,9 @@
 // unless AddOptions.LinkInputs is set, since a later in-place rewrite of a
 // linked file would change the pool. A package's control is read from the
 // head of its file, and control.tar.xz is decoded only as far as ./control
-// (controlFromXZHead: ulikunitz/xz's LZMA2 reader with a 4 KiB, then 64 KiB
-// dictionary, then the full xz reader). A pool name never serves two different files: an add whose
+// (openXZ: therootcompany/xz, a port of XZ Embedded that decodes only what
+// is read, with decoders and their dictionaries reused between packages).
+// A pool name never serves two different files: an add whose
 // package files are all already published, the same, publishes nothing
 // (Result.Unchanged; a differing .changes or .buildinfo replaces the pooled
 // one), and one whose .deb differs from the published file of that name is

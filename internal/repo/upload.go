@@ -153,11 +153,16 @@ func (c *collector) prepareDir(b *binaryItem) {
 func (c *collector) makeDirs(dirs <-chan string) {
 	for dir := range dirs {
 		abs := filepath.Join(c.pool.root, filepath.FromSlash(dir))
-		if _, err := os.Stat(abs); err == nil {
-			continue
+		// One mkdir(2) in the common case (the prefix directory is
+		// there); MkdirAll only for a new prefix or component.
+		err := os.Mkdir(abs, 0o755)
+		if errors.Is(err, os.ErrNotExist) {
+			if err = os.MkdirAll(filepath.Dir(abs), 0o755); err == nil {
+				err = os.Mkdir(abs, 0o755)
+			}
 		}
-		if err := os.MkdirAll(abs, 0o755); err == nil {
-			// What MkdirAll may have created, and the component directory
+		if err == nil {
+			// What may have been created, and the component directory
 			// holding it.
 			prefix := filepath.Dir(abs)
 			c.ss.add(abs, prefix, filepath.Dir(prefix), filepath.Dir(filepath.Dir(prefix)))

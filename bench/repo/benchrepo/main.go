@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -125,9 +126,21 @@ func run(args []string) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// startCPUProfile starts a CPU profile into $BENCHREPO_CPUPROFILE when it
-// is set; the returned func stops it.
+// startCPUProfile starts an execution trace into $BENCHREPO_TRACE or else a
+// CPU profile into $BENCHREPO_CPUPROFILE when one is set; the returned func
+// stops it.
 func startCPUProfile() (func(), error) {
+	if tr := os.Getenv("BENCHREPO_TRACE"); tr != "" {
+		f, err := os.Create(tr)
+		if err != nil {
+			return nil, err
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return func() { trace.Stop(); f.Close() }, nil
+	}
 	prof := os.Getenv("BENCHREPO_CPUPROFILE")
 	if prof == "" {
 		return func() {}, nil
