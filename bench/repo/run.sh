@@ -60,7 +60,12 @@ sum2() { echo "$1 $2" | awk '{printf "%.3f %.3f\n", $1+$3, $2+$4}'; }
 # create then scan past them).
 fresh() { mktemp -d "$work/$1.XXXXXX"; }
 packyard() { # packyard CONTENTS [LINK]
-  t "$br" add -contents="$1" -link="${2:-false}" -workspace "$(fresh py)" "$debs"
+  local ws
+  ws=$(fresh py)
+  # The empty repository and its key are made first, untimed, as aptly's
+  # repo create and reprepro's conf/distributions are.
+  "$br" init -workspace "$ws" >/dev/null
+  t "$br" add -contents="$1" -link="${2:-false}" -workspace "$ws" "$debs"
 }
 reprepro_run() {
   local rp a b

@@ -1,5 +1,6 @@
 // Command benchrepo drives packyard's repository engine for bench/repo/run.sh:
 //
+//	benchrepo init -workspace W          create the repository and its signing key
 //	benchrepo add -workspace W DIR       add every .deb in DIR, one signed publish
 //	benchrepo gen -workspace W -n N      generate N small .debs and add them (a large suite)
 //	benchrepo addone -workspace W -name P add one generated package P to the suite
@@ -42,7 +43,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchrepo add|gen|addone ...")
+		return errors.New("usage: benchrepo init|add|gen|addone ...")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	ws := fs.String("workspace", "", "workspace directory")
@@ -62,6 +63,8 @@ func run(args []string) error {
 	}
 	ctx := context.Background()
 	switch args[0] {
+	case "init":
+		return report(map[string]any{"repository": r.Root()})
 	case "add":
 		if fs.NArg() != 1 {
 			return errors.New("add: want one directory of .deb files")
