@@ -91,7 +91,6 @@ func (c Cycle) String() string {
 // unsatisfiable build-dependencies, a *CycleError (errors.Is ErrCycle) for
 // cycles, or an error wrapping ErrSourceNotFound for unknown targets.
 func (p *Planner) Plan(targets []Target) (*Plan, error) {
-	st := &planState{p: p, byName: map[string]*Item{}}
 	srcs := make([]*SourcePackage, len(targets))
 	for i, t := range targets {
 		srcs[i] = t.Source
@@ -103,6 +102,23 @@ func (p *Planner) Plan(targets []Target) (*Plan, error) {
 		}
 	}
 	p.compileFor(srcs)
+	for {
+		st := p.planOnce(srcs)
+		if len(st.uncovered) == 0 {
+			st.order()
+			return st.finish()
+		}
+		// The universe lacks what some build-dependency items need:
+		// compile it for them and plan again from the start.
+		p.compileFor(append(srcs, st.uncovered...))
+	}
+}
+
+// planOnce adds the targets and closes over their build-dependencies. When
+// it meets sources the universe was not compiled for, it lists them in
+// uncovered instead of solving them, and the result is not to be used.
+func (p *Planner) planOnce(srcs []*SourcePackage) *planState {
+	st := &planState{p: p, byName: map[string]*Item{}}
 	for _, src := range srcs {
 		it := st.add(src, "target")
 		it.Reason = "target"
@@ -116,8 +132,7 @@ func (p *Planner) Plan(targets []Target) (*Plan, error) {
 	}
 	st.setup()
 	st.close(append([]*Item(nil), st.items...))
-	st.order()
-	return st.finish()
+	return st
 }
 
 type planState struct {
@@ -131,6 +146,7 @@ type planState struct {
 	edges     map[*Item][]Edge
 	avoid     []bool
 	failed    map[*Item]bool
+	uncovered []*SourcePackage // items the universe was not compiled for
 }
 
 func (st *planState) add(src *SourcePackage, reason string) *Item {
@@ -138,7 +154,7 @@ func (st *planState) add(src *SourcePackage, reason string) *Item {
 		return it
 	}
 	it := &Item{Source: src.Package, Version: src.Version, Origin: src.Origin, Reason: reason, src: src}
-	it.Binaries = append(it.Binaries, st.p.reachIndex().binaries[src.Package]...)
+	it.Binaries = st.p.binaryNames(src.Package)
 	if len(it.Binaries) == 0 {
 		// A source from outside the archives (a .dsc, a source tree):
 		// its Binary field says what it builds.
@@ -211,6 +227,10 @@ func (st *planState) close(pending []*Item) bool {
 	for len(pending) > 0 {
 		it := pending[0]
 		pending = pending[1:]
+		if !p.covers(it.src) {
+			st.uncovered = append(st.uncovered, it.src)
+			continue
+		}
 		ok, sr := st.solve(it, p.active, false, nil)
 		if !ok {
 			st.fail(it, sr)

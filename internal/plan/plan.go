@@ -99,10 +99,9 @@ type Planner struct {
 	predictedRaw  []*BinaryPackage // layers[1] before predictBinary
 	predictedFrom []string         // per layers[1] entry: its source
 	inTarget      map[string]bool  // names of the target's index binaries
-	binaryNames   map[string][]string
 	reach         *reachIndex
-	partial       bool      // the universe holds only the packages compiled marks
-	compiled      [3][]bool // by layer and index
+	partial       bool                    // the universe holds only what covered needs
+	covered       map[*SourcePackage]bool // sources the universe was compiled for
 }
 
 // NewPlanner prepares the input; with Options.CompileAll it also compiles it.
@@ -116,7 +115,7 @@ func NewPlanner(in Input, opts Options) *Planner {
 	}
 	p.layers[2] = in.Binaries
 	for _, a := range in.Archives {
-		bySrc := map[string][]*SourcePackage{}
+		bySrc := make(map[string][]*SourcePackage, len(a.Sources))
 		for _, s := range a.Sources {
 			if s.Origin == "" {
 				s.Origin = a.Name
@@ -124,7 +123,9 @@ func NewPlanner(in Input, opts Options) *Planner {
 			bySrc[s.Package] = append(bySrc[s.Package], s)
 		}
 		for _, list := range bySrc {
-			sort.SliceStable(list, func(i, j int) bool { return version.Compare(list[i].version, list[j].version) > 0 })
+			if len(list) > 1 {
+				sort.SliceStable(list, func(i, j int) bool { return version.Compare(list[i].version, list[j].version) > 0 })
+			}
 		}
 		p.sources = append(p.sources, bySrc)
 		if a.Binaries != nil {
@@ -180,10 +181,6 @@ func (p *Planner) compile(keep *[3][]bool) {
 		}
 	}
 	p.partial = keep != nil
-	p.compiled = [3][]bool{}
-	if keep != nil {
-		p.compiled = *keep
-	}
 	p.predicted, p.archiveOf = map[string][]int32{}, map[string][]int32{}
 	p.forbidden = false
 	p.u = newUniverse(p.in.Arch, 1, layers[0], layers[1], layers[2])

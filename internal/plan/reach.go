@@ -15,9 +15,14 @@ package plan
 // The closure is taken by name, a superset of the candidates: every package
 // with a name a member depends on, and every package that provides it,
 // whatever the version constraint, the architecture qualifier, the build
-// profile or the architecture restriction says. When a member is a binary
-// that a source of the archives is predicted to build, that source may join
-// the plan, so its build-dependencies are followed too.
+// profile or the architecture restriction says.
+//
+// Which sources join a plan as build-dependency items is known only while
+// planning, so Plan compiles for its targets first; when an item turns up
+// that the universe was not compiled for, it compiles for that item too and
+// plans again from the start (a fresh solver, as a full compile would have).
+// The last round solves only items the universe covers, so its plan is the
+// full one.
 
 // ref is package i of planner layer l.
 type ref struct {
@@ -26,18 +31,62 @@ type ref struct {
 }
 
 // reachIndex indexes every package of the native architecture (or all) by
-// name and by provided name.
+// name and by provided name, and the predicted binaries by source. Names
+// are numbered; each index is a list of refs per number (CSR), which is much
+// cheaper to build for the whole archive than maps of slices.
 type reachIndex struct {
-	byName    map[string][]ref
-	provides  map[string][]ref
+	ids       map[string]int32 // package, provided and source names
+	byName    csr
+	provides  csr
+	bySource  csr // predicted binaries (layer 1) by their source's name
 	essential []ref
-	binaries  map[string][]string // source name -> names of its predicted binaries
+}
+
+type csr struct {
+	start []int32 // by name number: refs[start[n]:start[n+1]]
+	refs  []ref
+}
+
+func (c *csr) get(id int32) []ref {
+	if id < 0 || int(id)+1 >= len(c.start) {
+		return nil
+	}
+	return c.refs[c.start[id]:c.start[id+1]]
+}
+
+// csrBuilder collects (name number, ref) pairs in order.
+type csrBuilder struct {
+	ids  []int32
+	refs []ref
+}
+
+func (b *csrBuilder) build(names int) csr {
+	c := csr{start: make([]int32, names+1), refs: make([]ref, len(b.refs))}
+	for _, id := range b.ids {
+		c.start[id+1]++
+	}
+	for i := 1; i <= names; i++ {
+		c.start[i] += c.start[i-1]
+	}
+	next := append([]int32(nil), c.start[:names]...)
+	for k, id := range b.ids {
+		c.refs[next[id]] = b.refs[k]
+		next[id]++
+	}
+	return c
+}
+
+// id returns the number of name, or -1.
+func (r *reachIndex) id(name string) int32 {
+	if id, ok := r.ids[name]; ok {
+		return id
+	}
+	return -1
 }
 
 // real reports whether a real package named name exists.
 func (r *reachIndex) real(name string) bool {
-	_, ok := r.byName[name]
-	return ok
+	return len(r.byName.get(r.id(name))) > 0
 }
 
 // reachIndex returns the planner's index, building it on first use. It
@@ -46,8 +95,16 @@ func (p *Planner) reachIndex() *reachIndex {
 	if p.reach != nil {
 		return p.reach
 	}
-	ix := &reachIndex{byName: map[string][]ref{}, provides: map[string][]ref{}, binaries: map[string][]string{}}
-	seenBinary := map[[2]string]bool{}
+	ix := &reachIndex{ids: make(map[string]int32, len(p.layers[2])+len(p.predictedRaw)/2)}
+	intern := func(name string) int32 {
+		id, ok := ix.ids[name]
+		if !ok {
+			id = int32(len(ix.ids))
+			ix.ids[name] = id
+		}
+		return id
+	}
+	var byName, provides, bySource csrBuilder
 	for l := range p.layers {
 		list := p.layers[l]
 		if l == 1 {
@@ -58,30 +115,48 @@ func (p *Planner) reachIndex() *reachIndex {
 				continue
 			}
 			r := ref{uint8(l), int32(i)}
-			ix.byName[b.Package] = append(ix.byName[b.Package], r)
+			byName.ids = append(byName.ids, intern(b.Package))
+			byName.refs = append(byName.refs, r)
 			for _, rel := range b.Provides.Relations {
 				for _, pp := range rel.Possibilities {
-					ix.provides[pp.Name] = append(ix.provides[pp.Name], r)
+					provides.ids = append(provides.ids, intern(pp.Name))
+					provides.refs = append(provides.refs, r)
 				}
 			}
 			if b.Essential {
 				ix.essential = append(ix.essential, r)
 			}
 			if l == 1 {
-				k := [2]string{p.predictedFrom[i], b.Package}
-				if !seenBinary[k] {
-					seenBinary[k] = true
-					ix.binaries[k[0]] = append(ix.binaries[k[0]], b.Package)
-				}
+				bySource.ids = append(bySource.ids, intern(p.predictedFrom[i]))
+				bySource.refs = append(bySource.refs, r)
 			}
 		}
 	}
+	ix.byName = byName.build(len(ix.ids))
+	ix.provides = provides.build(len(ix.ids))
+	ix.bySource = bySource.build(len(ix.ids))
 	p.reach = ix
 	return ix
 }
 
-// reachable returns, by layer and index, the packages a plan of the
-// targets srcs can need (see the comment at the top of this file).
+// binaryNames returns the names of the binaries the archives' source
+// src is predicted to build, without duplicates.
+func (p *Planner) binaryNames(src string) []string {
+	ix := p.reachIndex()
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range ix.bySource.get(ix.id(src)) {
+		if name := p.predictedRaw[r.i].Package; !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// reachable returns, by layer and index, the packages that the build-
+// dependencies of srcs, build-essential and the Essential set can reach
+// (see the comment at the top of this file).
 func (p *Planner) reachable(srcs []*SourcePackage) [3][]bool {
 	ix := p.reachIndex()
 	var keep [3][]bool
@@ -95,16 +170,17 @@ func (p *Planner) reachable(srcs []*SourcePackage) [3][]bool {
 			queue = append(queue, r)
 		}
 	}
-	names := map[string]bool{}
+	seen := make([]bool, len(ix.ids))
 	addName := func(name string) {
-		if names[name] {
+		id := ix.id(name)
+		if id < 0 || seen[id] {
 			return
 		}
-		names[name] = true
-		for _, r := range ix.byName[name] {
+		seen[id] = true
+		for _, r := range ix.byName.get(id) {
 			push(r)
 		}
-		for _, r := range ix.provides[name] {
+		for _, r := range ix.provides.get(id) {
 			push(r)
 		}
 	}
@@ -117,51 +193,52 @@ func (p *Planner) reachable(srcs []*SourcePackage) [3][]bool {
 			}
 		}
 	}
-	sources := map[string]bool{}
-	addSource := func(s *SourcePackage) {
-		sources[s.Package] = true
-		addDeps(&s.BuildDepends, &s.BuildDependsArch, &s.BuildDependsIndep)
-	}
 	for _, r := range ix.essential {
 		push(r)
 	}
 	addName("build-essential")
 	for _, s := range srcs {
-		addSource(s)
+		addDeps(&s.BuildDepends, &s.BuildDependsArch, &s.BuildDependsIndep)
 	}
 	for len(queue) > 0 {
 		r := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
 		b := p.layer(int(r.l), int(r.i))
 		addDeps(&b.PreDepends, &b.Depends)
-		if r.l == 1 && !sources[p.predictedFrom[r.i]] {
-			if s := p.findSource(p.predictedFrom[r.i]); s != nil {
-				addSource(s)
-			}
-		}
 	}
 	return keep
 }
 
-// compileFor makes the universe hold what a plan of srcs can need: it keeps
-// the current one when it covers them, and otherwise compiles their
-// reachable packages together with the ones compiled so far.
+// covers reports whether the universe was compiled for planning src.
+func (p *Planner) covers(src *SourcePackage) bool {
+	return !p.partial || p.covered[src]
+}
+
+// compileFor makes the universe hold what solving srcs needs: it keeps the
+// current one when it covers them, and otherwise compiles the packages
+// reachable from them and from the sources compiled for so far.
 func (p *Planner) compileFor(srcs []*SourcePackage) {
 	if p.u != nil && !p.partial {
 		return
 	}
-	keep := p.reachable(srcs)
-	if p.u != nil {
-		covered := true
-		for l := range keep {
-			for i, k := range keep[l] {
-				covered = covered && (!k || p.compiled[l][i])
-				keep[l][i] = k || p.compiled[l][i]
-			}
-		}
-		if covered {
-			return
+	all := make([]*SourcePackage, 0, len(p.covered)+len(srcs))
+	for s := range p.covered {
+		all = append(all, s)
+	}
+	grew := p.u == nil
+	for _, s := range srcs {
+		if !p.covered[s] {
+			grew = true
+			all = append(all, s)
 		}
 	}
+	if !grew {
+		return
+	}
+	keep := p.reachable(all)
 	p.compile(&keep)
+	p.covered = map[*SourcePackage]bool{}
+	for _, s := range all {
+		p.covered[s] = true
+	}
 }

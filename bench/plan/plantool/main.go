@@ -60,7 +60,8 @@ func main() {
 		in.Archives = append(in.Archives, a)
 	}
 	t1 := time.Now()
-	p := plan.NewPlanner(in, plan.Options{BuildDeps: true, Bootstrap: *bootstrap})
+	// A survey plans thousands of unrelated targets: compile everything once.
+	p := plan.NewPlanner(in, plan.Options{BuildDeps: true, Bootstrap: *bootstrap, CompileAll: *survey > 0})
 	t2 := time.Now()
 	if *survey > 0 {
 		runSurvey(p, in.Archives[0].Sources, *survey)
