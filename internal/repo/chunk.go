@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/packyard/packyard/internal/run"
 )
 
 // Indexes (Packages, Sources, Contents) are kept as sorted runs of records
@@ -103,14 +105,18 @@ func recordKey(kind recordKind, rec []byte) string {
 // .packyard/chunks/<ab>/<sha256>{,.gz,.xz}.
 type chunkStore struct {
 	dir string
+	// runner runs xz(1) to compress new chunks (xzBlocksOf); with nil,
+	// chunks are compressed in Go.
+	runner *run.Runner
 }
 
 func (s chunkStore) path(sha, ext string) string {
 	return filepath.Join(s.dir, sha[:2], sha+ext)
 }
 
-// put stores text (if new) and returns its reference.
-func (s chunkStore) put(text []byte, first string, count int, ss *syncSet) (chunkRef, error) {
+// put stores text (if new) and returns its reference. xzb is text's xz
+// block when made already (xzBlocksOf), or nil.
+func (s chunkStore) put(text []byte, first string, count int, xzb []byte, ss *syncSet) (chunkRef, error) {
 	sum := sha256.Sum256(text)
 	sha := hex.EncodeToString(sum[:])
 	ref := chunkRef{First: first, SHA256: sha, Size: int64(len(text)), Count: count}
@@ -118,16 +124,15 @@ func (s chunkStore) put(text []byte, first string, count int, ss *syncSet) (chun
 		ref.XZ = fi.Size()
 		return ref, nil
 	}
-	gz, xzs, err := compressed(text)
+	var gz []byte
+	var err error
+	if xzb != nil {
+		gz, err = gzCompress(text)
+	} else {
+		gz, xzb, err = compressedBlock(text)
+	}
 	if err != nil {
 		return ref, err
-	}
-	xzb, check, err := xzBlock(xzs)
-	if err != nil {
-		return ref, err
-	}
-	if check != xzCheck {
-		return ref, errors.New("xz: unexpected check type")
 	}
 	ref.XZ = int64(len(xzb))
 	// The .xz block is written last: its presence marks a complete chunk.
@@ -378,6 +383,11 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 	if len(buf) > 0 {
 		pieces = append(pieces, piece{buf, recs[start].Key, len(recs) - start})
 	}
+	texts := make([][]byte, len(pieces))
+	for i, p := range pieces {
+		texts[i] = p.text
+	}
+	xzbs := w.store.xzForNew(texts)
 	out := make([]chunkRef, len(pieces))
 	errs := make([]error, len(pieces))
 	next := make(chan int)
@@ -387,7 +397,7 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i], errs[i] = w.store.put(pieces[i].text, pieces[i].first, pieces[i].count, w.sync)
+				out[i], errs[i] = w.store.put(pieces[i].text, pieces[i].first, pieces[i].count, xzbs[i], w.sync)
 			}
 		}()
 	}

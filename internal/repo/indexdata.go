@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -76,6 +77,23 @@ func compressed(data []byte) (gz, xzb []byte, err error) {
 // BestCompression allocates and clears about 1 MiB of state, a third of the
 // cost of compressing a 64 KiB chunk.
 var gzWriters = make(chan *gzip.Writer, 8)
+
+// compressedBlock is compressed returning the xz stream's single block
+// (xzBlock), as chunks store it.
+func compressedBlock(text []byte) (gz, xzb []byte, err error) {
+	gz, xzs, err := compressed(text)
+	if err != nil {
+		return nil, nil, err
+	}
+	xzb, check, err := xzBlock(xzs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if check != xzCheck {
+		return nil, nil, errors.New("xz: unexpected check type")
+	}
+	return gz, xzb, nil
+}
 
 func gzCompress(data []byte) ([]byte, error) {
 	var g bytes.Buffer

@@ -79,16 +79,17 @@ func Open(cfg *config.Config, key Signer, logger *slog.Logger) (*Repo, error) {
 	// The two-hex-digit subdirectories of store/contents and chunks are
 	// created as first used (inFanout), as are those of store/sha256 in a
 	// repository made before makeFanout.
+	runner := run.New(logger)
 	return &Repo{
 		cfg: cfg, key: key, log: logger, root: root,
 		pool:        pool{root: root},
-		chunks:      chunkStore{dir: filepath.Join(root, stateDir, "chunks")},
+		chunks:      chunkStore{dir: filepath.Join(root, stateDir, "chunks"), runner: runner},
 		now:         time.Now,
 		chunkTarget: defaultChunkTarget,
 		plainLimit:  1 << 20,
 		grace:       DefaultByHashGrace,
 		contents:    !cfg.Repository.SkipContents,
-		runner:      run.New(logger),
+		runner:      runner,
 	}, nil
 }
 

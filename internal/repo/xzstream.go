@@ -20,42 +20,68 @@ var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
 // its bytes without block padding (the "unpadded size" of the index), and
 // the stream's check type.
 func xzBlock(stream []byte) (block []byte, check byte, err error) {
+	blocks, _, check, err := xzBlocks(stream)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(blocks) != 1 {
+		return nil, 0, errors.New("xz: want exactly one block")
+	}
+	return blocks[0], check, nil
+}
+
+// xzBlocks splits an xz stream (one stream, no stream padding) into its
+// blocks, each without its block padding, with the uncompressed size of
+// each as the index records it, and the stream's check type.
+func xzBlocks(stream []byte) (blocks [][]byte, sizes []uint64, check byte, err error) {
 	if len(stream) < 24 || !bytes.Equal(stream[:6], xzMagic) {
-		return nil, 0, errors.New("xz: bad stream header")
+		return nil, nil, 0, errors.New("xz: bad stream header")
 	}
 	check = stream[7]
+	cs := xzCheckSize(check)
+	if cs < 0 {
+		return nil, nil, 0, errors.New("xz: unsupported check type")
+	}
 	footer := stream[len(stream)-12:]
 	backward := (int(binary.LittleEndian.Uint32(footer[4:8])) + 1) * 4
 	idx := len(stream) - 12 - backward
 	if idx < 12 || idx > len(stream)-12 {
-		return nil, 0, errors.New("xz: bad backward size")
+		return nil, nil, 0, errors.New("xz: bad backward size")
 	}
 	r := bytes.NewReader(stream[idx:])
 	if b, _ := r.ReadByte(); b != 0 {
-		return nil, 0, errors.New("xz: bad index indicator")
+		return nil, nil, 0, errors.New("xz: bad index indicator")
 	}
 	n, err := binary.ReadUvarint(r)
-	if err != nil || n != 1 {
-		return nil, 0, errors.New("xz: want exactly one block")
+	if err != nil || n > uint64(idx) {
+		return nil, nil, 0, errors.New("xz: bad index")
 	}
-	unpadded, err := binary.ReadUvarint(r)
-	if err != nil || int(unpadded) > idx-12 {
-		return nil, 0, errors.New("xz: bad index record")
+	at := 12
+	for i := uint64(0); i < n; i++ {
+		unpadded, err := binary.ReadUvarint(r)
+		if err != nil || unpadded < uint64(cs) || unpadded > uint64(idx-at) {
+			return nil, nil, 0, errors.New("xz: bad index record")
+		}
+		size, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, nil, 0, errors.New("xz: bad index record")
+		}
+		// In the stream the block padding sits between the compressed
+		// data and the check field (xz format 1.0.4, section 3.3): drop
+		// it here, and xzAssembler.block puts it back in the same place.
+		body := int(unpadded) - cs
+		padded := body + (4-body%4)%4
+		if at+padded+cs > idx {
+			return nil, nil, 0, errors.New("xz: block overruns index")
+		}
+		blocks = append(blocks, append(append([]byte{}, stream[at:at+body]...), stream[at+padded:at+padded+cs]...))
+		sizes = append(sizes, size)
+		at += padded + cs
 	}
-	// In the stream the block padding sits between the compressed data and
-	// the check field (xz format 1.0.4, section 3.3): drop it here, and
-	// xzAssembler.block puts it back in the same place.
-	cs := xzCheckSize(check)
-	if cs < 0 || int(unpadded) < cs {
-		return nil, 0, errors.New("xz: unsupported check type")
+	if at != idx {
+		return nil, nil, 0, errors.New("xz: blocks and index disagree")
 	}
-	body := int(unpadded) - cs
-	padded := body + (4-body%4)%4
-	if 12+padded+cs > idx {
-		return nil, 0, errors.New("xz: block overruns index")
-	}
-	out := append(append([]byte{}, stream[12:12+body]...), stream[12+padded:12+padded+cs]...)
-	return out, check, nil
+	return blocks, sizes, check, nil
 }
 
 // xzCheckSize is the size of a block's check field for a stream's check

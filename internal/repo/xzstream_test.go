@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packyard/packyard/internal/run"
 	"github.com/ulikunitz/xz"
 )
 
@@ -68,5 +69,55 @@ func TestXZAssembly(t *testing.T) {
 	os.WriteFile(p, out.Bytes(), 0o644)
 	if msg, err := exec.Command("xz", "-t", p).CombinedOutput(); err != nil {
 		t.Errorf("xz -t on the assembled stream: %v\n%s", err, msg)
+	}
+}
+
+// TestXZBlocksOf compresses texts in one run of xz(1), one block per text,
+// and checks that the blocks mixed with blocks made in Go assemble into a
+// stream xz(1) and Go both decode to the texts; and that it declines what
+// --block-list cannot express.
+func TestXZBlocksOf(t *testing.T) {
+	if _, err := exec.LookPath("xz"); err != nil {
+		t.Skip("xz not installed")
+	}
+	s := chunkStore{dir: t.TempDir(), runner: run.New(nil)}
+	texts := [][]byte{
+		[]byte(strings.Repeat("Package: a\nVersion: 1\n\n", 3000)),
+		[]byte("Package: b\nVersion: 2\n\n"),
+		[]byte(strings.Repeat("Package: c\nDescription: odd length text\n\n", 17)),
+	}
+	blocks := s.xzBlocksOf(texts)
+	if len(blocks) != len(texts) {
+		t.Fatalf("xzBlocksOf made %d blocks of %d texts", len(blocks), len(texts))
+	}
+	_, goBlock, err := compressedBlock(texts[1])
+	must(t, err)
+	var out bytes.Buffer
+	a, err := newXZAssembler(&out, xzCheck)
+	must(t, err)
+	var want []byte
+	for i, b := range [][]byte{blocks[0], goBlock, blocks[1], blocks[2]} {
+		text := texts[[]int{0, 1, 1, 2}[i]]
+		must(t, a.block(b, int64(len(text))))
+		want = append(want, text...)
+	}
+	must(t, a.close())
+	z, release, err := openXZ(bytes.NewReader(out.Bytes()))
+	must(t, err)
+	got, err := io.ReadAll(z)
+	release()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("assembled stream: %v, or %d bytes differing from the %d expected", err, len(got), len(want))
+	}
+	p := filepath.Join(t.TempDir(), "Packages.xz")
+	must(t, os.WriteFile(p, out.Bytes(), 0o644))
+	if msg, err := exec.Command("xz", "-t", p).CombinedOutput(); err != nil {
+		t.Errorf("xz -t on the assembled stream: %v\n%s", err, msg)
+	}
+	if got := s.xzBlocksOf([][]byte{[]byte("a"), nil}); got != nil {
+		t.Errorf("xzBlocksOf with an empty text made %d blocks; want nil", len(got))
+	}
+	if got := (chunkStore{dir: s.dir}).xzBlocksOf(texts); got != nil {
+		t.Errorf("xzBlocksOf without a runner made %d blocks; want nil", len(got))
 	}
 }
