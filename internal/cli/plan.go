@@ -124,7 +124,8 @@ func loadPlanInput(g *globals, cfg *config.Config, rec *record.Run, o *planOptio
 		return nil, withCode(ExitUsage, fmt.Errorf("no configured archive has suites of %s", pi.from),
 			"add an archive with suite "+pi.from+" to the config's archives, then run packyard refresh")
 	}
-	bins, err := p.LoadIndex(archive.Selection{Suites: toSuites, Architectures: []string{pi.arch}, NoSources: true})
+	// Without --from, one load gives the Packages and the Sources.
+	bins, err := p.LoadIndex(archive.Selection{Suites: toSuites, Architectures: []string{pi.arch}, NoSources: pi.from != pi.to})
 	if err != nil {
 		return nil, err
 	}
@@ -132,9 +133,11 @@ func loadPlanInput(g *globals, cfg *config.Config, rec *record.Run, o *planOptio
 		return nil, noArchitectureError(cfg, pi.to, pi.arch)
 	}
 	pi.input = plan.Input{Arch: pi.arch, Binaries: binaryPackages(bins.Packages)}
-	srcIdx, err := p.LoadIndex(archive.Selection{Suites: fromSuites, Architectures: []string{pi.arch}})
-	if err != nil {
-		return nil, err
+	srcIdx := bins
+	if pi.from != pi.to {
+		if srcIdx, err = p.LoadIndex(archive.Selection{Suites: fromSuites, Architectures: []string{pi.arch}}); err != nil {
+			return nil, err
+		}
 	}
 	sa := plan.SourceArchive{Name: pi.from, Sources: sourcePackages(srcIdx.Sources)}
 	if pi.from != pi.to {
@@ -169,12 +172,13 @@ func loadPlanInput(g *globals, cfg *config.Config, rec *record.Run, o *planOptio
 	return pi, nil
 }
 
-// binaryPackages converts Packages paragraphs on all CPUs; an index with a
-// paragraph the planner cannot read is converted one by one, skipping it.
+// binaryPackages converts Packages paragraphs on all CPUs, their relation
+// fields when the planner needs them; an index with a paragraph the planner
+// cannot read is converted one by one, skipping it.
 func binaryPackages(idx []*archive.IndexData) []*plan.BinaryPackage {
 	var out []*plan.BinaryPackage
 	for _, d := range idx {
-		bins, err := plan.BinaryPackages(d.Paragraphs)
+		bins, err := plan.IndexBinaryPackages(d.Paragraphs)
 		if err != nil {
 			bins = bins[:0]
 			for _, p := range d.Paragraphs {
@@ -192,7 +196,7 @@ func binaryPackages(idx []*archive.IndexData) []*plan.BinaryPackage {
 func sourcePackages(idx []*archive.IndexData) []*plan.SourcePackage {
 	var out []*plan.SourcePackage
 	for _, d := range idx {
-		srcs, err := plan.SourcePackages(d.Paragraphs)
+		srcs, err := plan.IndexSourcePackages(d.Paragraphs)
 		if err != nil {
 			srcs = srcs[:0]
 			for _, p := range d.Paragraphs {

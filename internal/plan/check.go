@@ -74,6 +74,7 @@ func (s *SourcePackage) BuildsOn(arch string) bool {
 }
 
 func (u *Universe) compileSource(src *SourcePackage, opts CheckOptions, active map[string]bool) sourceReq {
+	src.complete()
 	keep := func(p *Possibility) bool { return p.archSelected(u.Arch) && p.profileSelected(active) }
 	var deps, confs []*Dependency
 	if !opts.DropIndep {
@@ -150,7 +151,7 @@ func activeProfiles(profiles []string) map[string]bool {
 func (u *Universe) CheckAll(sources []*SourcePackage, opts CheckOptions) *CheckReport {
 	var todo []*SourcePackage
 	for _, s := range sources {
-		if s.BuildsOn(u.Arch) {
+		if s.BuildsOn(u.Arch) && s.complete() {
 			todo = append(todo, s)
 		}
 	}

@@ -47,6 +47,7 @@ type BinaryPackage struct {
 	Breaks        Dependency
 
 	version version.Version
+	lazy    *lazyRelations // Depends, Pre-Depends, Conflicts, Breaks not read yet
 }
 
 // SourcePackage is the part of a Sources stanza the planner uses.
@@ -67,12 +68,26 @@ type SourcePackage struct {
 	Origin string
 
 	version version.Version
+	lazy    *lazyRelations // the Build-* fields not read yet
 }
 
 // NewBinaryPackage reads a binary package from a Packages paragraph. It
 // fails when Package, Version or Architecture is missing or a relation field
 // does not parse.
 func NewBinaryPackage(f Fields) (*BinaryPackage, error) {
+	b, err := newBinaryHead(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.readRelations(f); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// newBinaryHead reads what the planner needs of every package of an
+// archive: names, versions, Essential and Provides.
+func newBinaryHead(f Fields) (*BinaryPackage, error) {
 	b := &BinaryPackage{
 		Package:      f.Get("Package"),
 		Version:      f.Get("Version"),
@@ -96,25 +111,43 @@ func NewBinaryPackage(f Fields) (*BinaryPackage, error) {
 			b.SourceVersion = strings.Trim(strings.TrimSpace(ver), "()")
 		}
 	}
+	if b.Provides, err = ParseDependency(f.Get("Provides")); err != nil {
+		return nil, fmt.Errorf("reading Provides of %s: %w", b.Package, err)
+	}
+	return b, nil
+}
+
+func (b *BinaryPackage) readRelations(f Fields) error {
 	fields := []struct {
 		name string
 		dst  *Dependency
 	}{
-		{"Provides", &b.Provides}, {"Depends", &b.Depends}, {"Pre-Depends", &b.PreDepends},
-		{"Conflicts", &b.Conflicts}, {"Breaks", &b.Breaks},
+		{"Depends", &b.Depends}, {"Pre-Depends", &b.PreDepends}, {"Conflicts", &b.Conflicts}, {"Breaks", &b.Breaks},
 	}
 	for _, fl := range fields {
+		var err error
 		if *fl.dst, err = ParseDependency(f.Get(fl.name)); err != nil {
-			return nil, fmt.Errorf("reading %s of %s: %w", fl.name, b.Package, err)
+			return fmt.Errorf("reading %s of %s: %w", fl.name, b.Package, err)
 		}
 	}
-	return b, nil
+	return nil
 }
 
 // NewSourcePackage reads a source package from a Sources paragraph (or a
 // .dsc, whose Source field names the package). It fails when the name or
 // Version is missing or a relation field does not parse.
 func NewSourcePackage(f Fields) (*SourcePackage, error) {
+	s, err := newSourceHead(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readRelations(f); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newSourceHead(f Fields) (*SourcePackage, error) {
 	s := &SourcePackage{
 		Package:         f.Get("Package"),
 		Version:         f.Get("Version"),
@@ -137,6 +170,10 @@ func NewSourcePackage(f Fields) (*SourcePackage, error) {
 			s.Binaries = append(s.Binaries, b)
 		}
 	}
+	return s, nil
+}
+
+func (s *SourcePackage) readRelations(f Fields) error {
 	fields := []struct {
 		name string
 		dst  *Dependency
@@ -146,11 +183,12 @@ func NewSourcePackage(f Fields) (*SourcePackage, error) {
 		{"Build-Conflicts-Arch", &s.BuildConflictsArch}, {"Build-Conflicts-Indep", &s.BuildConflictsIndep},
 	}
 	for _, fl := range fields {
+		var err error
 		if *fl.dst, err = ParseDependency(f.Get(fl.name)); err != nil {
-			return nil, fmt.Errorf("reading %s of source %s: %w", fl.name, s.Package, err)
+			return fmt.Errorf("reading %s of source %s: %w", fl.name, s.Package, err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // satisfies reports whether version v satisfies "op want".

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"slices"
 	"sort"
 
 	"pault.ag/go/debian/version"
@@ -98,7 +99,6 @@ type Planner struct {
 	layers        [3][]*BinaryPackage
 	predictedRaw  []*BinaryPackage // layers[1] before predictBinary
 	predictedFrom []string         // per layers[1] entry: its source
-	inTarget      map[string]bool  // names of the target's index binaries
 	reach         *reachIndex
 	partial       bool                    // the universe holds only what covered needs
 	covered       map[*SourcePackage]bool // sources the universe was compiled for
@@ -106,12 +106,9 @@ type Planner struct {
 
 // NewPlanner prepares the input; with Options.CompileAll it also compiles it.
 func NewPlanner(in Input, opts Options) *Planner {
-	p := &Planner{in: in, opts: opts, active: activeProfiles(opts.Profiles), inTarget: map[string]bool{}}
+	p := &Planner{in: in, opts: opts, active: activeProfiles(opts.Profiles)}
 	if !opts.SkipLocal {
 		p.layers[0] = in.Local
-	}
-	for _, b := range in.Binaries {
-		p.inTarget[b.Package] = true
 	}
 	p.layers[2] = in.Binaries
 	for _, a := range in.Archives {
@@ -129,6 +126,8 @@ func NewPlanner(in Input, opts Options) *Planner {
 		}
 		p.sources = append(p.sources, bySrc)
 		if a.Binaries != nil {
+			p.predictedRaw = slices.Grow(p.predictedRaw, len(a.Binaries))
+			p.predictedFrom = slices.Grow(p.predictedFrom, len(a.Binaries))
 			for _, b := range a.Binaries {
 				if _, ok := bySrc[b.Source]; ok {
 					p.predictedRaw = append(p.predictedRaw, b)
@@ -153,14 +152,22 @@ func NewPlanner(in Input, opts Options) *Planner {
 	return p
 }
 
-// layer returns package i of layer l, predicting it first if need be.
-func (p *Planner) layer(l, i int) *BinaryPackage {
-	b := p.layers[l][i]
-	if b == nil {
-		b = predictBinary(p.predictedRaw[i], func(name string) bool { return p.inTarget[name] })
-		p.layers[l][i] = b
+// layer returns package i of layer l, predicting it first if need be; ok
+// is false when its relation fields do not parse (see IndexBinaryPackages).
+func (p *Planner) layer(l, i int) (b *BinaryPackage, ok bool) {
+	if l != 1 {
+		b = p.layers[l][i]
+		return b, b.complete()
 	}
-	return b
+	if b = p.layers[1][i]; b != nil {
+		return b, true
+	}
+	if !p.predictedRaw[i].complete() {
+		return nil, false
+	}
+	b = predictBinary(p.predictedRaw[i], p.reachIndex().inTarget)
+	p.layers[1][i] = b
+	return b, true
 }
 
 // compile compiles the packages keep selects (all of them when keep is nil)
@@ -169,12 +176,19 @@ func (p *Planner) layer(l, i int) *BinaryPackage {
 func (p *Planner) compile(keep *[3][]bool) {
 	var layers [3][]*BinaryPackage
 	var from []string
+	if keep == nil {
+		completeAll([][]*BinaryPackage{p.layers[0], p.predictedRaw, p.layers[2]})
+	}
 	for l := range p.layers {
 		for i := range p.layers[l] {
 			if keep != nil && !keep[l][i] {
 				continue
 			}
-			layers[l] = append(layers[l], p.layer(l, i))
+			b, ok := p.layer(l, i)
+			if !ok {
+				continue
+			}
+			layers[l] = append(layers[l], b)
 			if l == 1 {
 				from = append(from, p.predictedFrom[i])
 			}
@@ -224,8 +238,10 @@ func (p *Planner) Universe() *Universe {
 
 func (p *Planner) findSource(name string) *SourcePackage {
 	for _, bySrc := range p.sources {
-		if list := bySrc[name]; len(list) > 0 {
-			return list[0]
+		for _, s := range bySrc[name] {
+			if s.complete() {
+				return s
+			}
 		}
 	}
 	return nil

@@ -40,6 +40,14 @@ type reachIndex struct {
 	provides  csr
 	bySource  csr // predicted binaries (layer 1) by their source's name
 	essential []ref
+	target    []bool // by name number: the target's indexes have the name
+}
+
+// inTarget reports whether the target distribution's indexes have a
+// package named name (of any architecture).
+func (r *reachIndex) inTarget(name string) bool {
+	id := r.id(name)
+	return id >= 0 && int(id) < len(r.target) && r.target[id]
 }
 
 type csr struct {
@@ -105,13 +113,17 @@ func (p *Planner) reachIndex() *reachIndex {
 		return id
 	}
 	var byName, provides, bySource csrBuilder
+	targetIDs := make([]int32, len(p.layers[2]))
+	for i, b := range p.layers[2] {
+		targetIDs[i] = intern(b.Package)
+	}
 	for l := range p.layers {
 		list := p.layers[l]
 		if l == 1 {
 			list = p.predictedRaw
 		}
 		for i, b := range list {
-			if b.Architecture != p.in.Arch && b.Architecture != "all" {
+			if b.Architecture != p.in.Arch && b.Architecture != "all" || b.unreadable() {
 				continue
 			}
 			r := ref{uint8(l), int32(i)}
@@ -131,6 +143,10 @@ func (p *Planner) reachIndex() *reachIndex {
 				bySource.refs = append(bySource.refs, r)
 			}
 		}
+	}
+	ix.target = make([]bool, len(ix.ids))
+	for _, id := range targetIDs {
+		ix.target[id] = true
 	}
 	ix.byName = byName.build(len(ix.ids))
 	ix.provides = provides.build(len(ix.ids))
@@ -157,9 +173,10 @@ func (p *Planner) binaryNames(src string) []string {
 // reachable returns, by layer and index, the packages that the build-
 // dependencies of srcs, build-essential and the Essential set can reach
 // (see the comment at the top of this file).
-func (p *Planner) reachable(srcs []*SourcePackage) [3][]bool {
+// bad reports that a package turned out unreadable (see
+// IndexBinaryPackages): the index must then be rebuilt without it.
+func (p *Planner) reachable(srcs []*SourcePackage) (keep [3][]bool, bad bool) {
 	ix := p.reachIndex()
-	var keep [3][]bool
 	for l := range keep {
 		keep[l] = make([]bool, len(p.layers[l]))
 	}
@@ -203,10 +220,14 @@ func (p *Planner) reachable(srcs []*SourcePackage) [3][]bool {
 	for len(queue) > 0 {
 		r := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
-		b := p.layer(int(r.l), int(r.i))
+		b, ok := p.layer(int(r.l), int(r.i))
+		if !ok {
+			bad = true
+			continue
+		}
 		addDeps(&b.PreDepends, &b.Depends)
 	}
-	return keep
+	return keep, bad
 }
 
 // covers reports whether the universe was compiled for planning src.
@@ -235,7 +256,11 @@ func (p *Planner) compileFor(srcs []*SourcePackage) {
 	if !grew {
 		return
 	}
-	keep := p.reachable(all)
+	keep, bad := p.reachable(all)
+	for bad {
+		p.reach = nil
+		keep, bad = p.reachable(all)
+	}
 	p.compile(&keep)
 	p.covered = map[*SourcePackage]bool{}
 	for _, s := range all {

@@ -5,9 +5,12 @@ package plan_test
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/plan"
 )
 
@@ -21,24 +24,31 @@ import (
 // --build-deps; and a backport of django-graphene from trixie.
 func TestIntegrationPrunedPlanEqualsFull(t *testing.T) {
 	dir := dataDir(t, "bookworm", "trixie")
-	bins, srcs := load(t, dir, "bookworm")
-	tbins, tsrcs := load(t, dir, "trixie")
-	local := []*plan.BinaryPackage{
-		mustBin(t, "Package: libcjson1\nVersion: 1.7.15-1+local1\nArchitecture: amd64\nSource: cjson\nDepends: libc6 (>= 2.14)"),
-		mustBin(t, "Package: libcjson-dev\nVersion: 1.7.15-1+local1\nArchitecture: amd64\nSource: cjson\nDepends: libcjson1 (= 1.7.15-1+local1)"),
+	// The full plans read the indexes eagerly (NewBinaryPackage), the
+	// pruned ones as the CLI does (IndexBinaryPackages).
+	var eager, lazy [2]indexes
+	eager[0].bins, eager[0].srcs = load(t, dir, "bookworm")
+	eager[1].bins, eager[1].srcs = load(t, dir, "trixie")
+	lazy[0] = loadLazy(t, dir, "bookworm")
+	lazy[1] = loadLazy(t, dir, "trixie")
+	local := func() []*plan.BinaryPackage {
+		return []*plan.BinaryPackage{
+			mustBin(t, "Package: libcjson1\nVersion: 1.7.15-1+local1\nArchitecture: amd64\nSource: cjson\nDepends: libc6 (>= 2.14)"),
+			mustBin(t, "Package: libcjson-dev\nVersion: 1.7.15-1+local1\nArchitecture: amd64\nSource: cjson\nDepends: libcjson1 (= 1.7.15-1+local1)"),
+		}
 	}
-	same := func() plan.Input {
-		return plan.Input{Arch: "amd64", Binaries: bins, Local: local,
-			Archives: []plan.SourceArchive{{Name: "bookworm", Sources: srcs, Binaries: bins}}}
+	same := func(ix [2]indexes) plan.Input {
+		return plan.Input{Arch: "amd64", Binaries: ix[0].bins, Local: local(),
+			Archives: []plan.SourceArchive{{Name: "bookworm", Sources: ix[0].srcs, Binaries: ix[0].bins}}}
 	}
-	backport := func() plan.Input {
-		return plan.Input{Arch: "amd64", Binaries: bins,
-			Archives: []plan.SourceArchive{{Name: "trixie", Sources: tsrcs, Binaries: tbins},
-				{Name: "bookworm", Sources: srcs, Binaries: bins}}}
+	backport := func(ix [2]indexes) plan.Input {
+		return plan.Input{Arch: "amd64", Binaries: ix[0].bins,
+			Archives: []plan.SourceArchive{{Name: "trixie", Sources: ix[1].srcs, Binaries: ix[1].bins},
+				{Name: "bookworm", Sources: ix[0].srcs, Binaries: ix[0].bins}}}
 	}
 	cases := []struct {
 		name    string
-		in      func() plan.Input
+		in      func([2]indexes) plan.Input
 		opts    plan.Options
 		targets []string
 	}{
@@ -65,9 +75,9 @@ func TestIntegrationPrunedPlanEqualsFull(t *testing.T) {
 			full := c.opts
 			full.CompileAll = true
 			start := time.Now()
-			want := renderPlan(t, plan.NewPlanner(c.in(), full), targets)
+			want := renderPlan(t, plan.NewPlanner(c.in(eager), full), targets)
 			mid := time.Now()
-			got := renderPlan(t, plan.NewPlanner(c.in(), c.opts), targets)
+			got := renderPlan(t, plan.NewPlanner(c.in(lazy), c.opts), targets)
 			t.Logf("%v: full %v, pruned %v", c.targets, mid.Sub(start), time.Since(mid))
 			if got != want {
 				t.Errorf("pruned plan of %v differs from the full plan\npruned:\n%s\nfull:\n%s", c.targets, got, want)
@@ -95,4 +105,43 @@ func renderPlan(t *testing.T, p *plan.Planner, targets []plan.Target) string {
 	}
 	fmt.Fprintf(&buf, "error: %v\n", err)
 	return buf.String()
+}
+
+type indexes struct {
+	bins []*plan.BinaryPackage
+	srcs []*plan.SourcePackage
+}
+
+// loadLazy reads suite's Packages and Sources as the CLI does.
+func loadLazy(t *testing.T, dir, suite string) indexes {
+	t.Helper()
+	var ix indexes
+	paras, err := archive.LoadAnyIndexFile(filepath.Join(dir, suite, "Packages"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.bins, err = plan.IndexBinaryPackages(paras); err != nil {
+		t.Fatal(err)
+	}
+	if paras, err = archive.LoadAnyIndexFile(filepath.Join(dir, suite, "Sources")); err != nil {
+		t.Fatal(err)
+	}
+	if ix.srcs, err = plan.IndexSourcePackages(paras); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// TestIntegrationLazyCheckAllEqualsEager checks every bookworm source
+// against packages read lazily (IndexBinaryPackages, IndexSourcePackages,
+// as plan --check-all does) and eagerly, and wants the same report.
+func TestIntegrationLazyCheckAllEqualsEager(t *testing.T) {
+	dir := dataDir(t, "bookworm")
+	bins, srcs := load(t, dir, "bookworm")
+	want := plan.NewUniverse("amd64", bins).CheckAll(srcs, plan.CheckOptions{})
+	lazy := loadLazy(t, dir, "bookworm")
+	got := plan.NewUniverse("amd64", lazy.bins).CheckAll(lazy.srcs, plan.CheckOptions{})
+	if got.Checked != want.Checked || !reflect.DeepEqual(got.Results, want.Results) {
+		t.Errorf("lazy CheckAll: %d checked, %d broken; want %d, %d (eager)", got.Checked, got.Broken, want.Checked, want.Broken)
+	}
 }

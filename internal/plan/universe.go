@@ -78,9 +78,10 @@ func newUniverse(arch string, noEssential int, layers ...[]*BinaryPackage) *Univ
 		provides:    map[string][]provide{},
 		cache:       map[candKey][]int32{},
 	}
+	completeAll(layers)
 	for li, layer := range layers {
 		for _, b := range layer {
-			if b.Architecture != arch && b.Architecture != "all" {
+			if b.Architecture != arch && b.Architecture != "all" || b.unreadable() {
 				continue
 			}
 			id := int32(len(u.Packages))

@@ -1,0 +1,107 @@
+package plan
+
+import (
+	"runtime"
+	"sync"
+)
+
+// lazyRelations holds a paragraph whose relation fields are read on first
+// use. Reading an archive's Packages eagerly parses some 300k relation
+// fields, of which a plan for a few targets needs a few thousand.
+type lazyRelations struct {
+	once sync.Once
+	f    Fields
+	err  error
+}
+
+// IndexBinaryPackages is BinaryPackages for the input of a Planner: it
+// reads Package, Version, Architecture, Multi-Arch, Essential, Source and
+// Provides now, and Depends, Pre-Depends, Conflicts and Breaks when the
+// planner first needs them (NewUniverse reads them all). Until then those
+// fields are empty: hand the packages to NewPlanner or NewUniverse only. A
+// package whose relation fields do not parse is left out, as if this had
+// failed on it and the caller had skipped its paragraph.
+func IndexBinaryPackages[F Fields](paragraphs []F) ([]*BinaryPackage, error) {
+	return convertAll(paragraphs, func(f Fields) (*BinaryPackage, error) {
+		b, err := newBinaryHead(f)
+		if err != nil {
+			return nil, err
+		}
+		b.lazy = &lazyRelations{f: f}
+		return b, nil
+	})
+}
+
+// IndexSourcePackages is SourcePackages for the input of a Planner: the
+// Build-Depends* and Build-Conflicts* fields are read when the planner
+// first needs them. A source whose relation fields do not parse is left
+// out, as IndexBinaryPackages leaves out binaries.
+func IndexSourcePackages[F Fields](paragraphs []F) ([]*SourcePackage, error) {
+	return convertAll(paragraphs, func(f Fields) (*SourcePackage, error) {
+		s, err := newSourceHead(f)
+		if err != nil {
+			return nil, err
+		}
+		s.lazy = &lazyRelations{f: f}
+		return s, nil
+	})
+}
+
+// complete reads the relation fields of a package made by
+// IndexBinaryPackages; it is safe for concurrent use and reports whether
+// they parse.
+func (b *BinaryPackage) complete() bool {
+	l := b.lazy
+	if l == nil {
+		return true
+	}
+	l.once.Do(func() {
+		l.err = b.readRelations(l.f)
+		l.f = nil
+	})
+	return l.err == nil
+}
+
+// complete is BinaryPackage.complete for sources.
+func (s *SourcePackage) complete() bool {
+	l := s.lazy
+	if l == nil {
+		return true
+	}
+	l.once.Do(func() {
+		l.err = s.readRelations(l.f)
+		l.f = nil
+	})
+	return l.err == nil
+}
+
+// unreadable reports whether complete was called and failed. It must not
+// run concurrently with complete.
+func (b *BinaryPackage) unreadable() bool { return b.lazy != nil && b.lazy.err != nil }
+
+// completeAll completes the packages of IndexBinaryPackages on all CPUs.
+func completeAll(layers [][]*BinaryPackage) {
+	var todo []*BinaryPackage
+	for _, layer := range layers {
+		for _, b := range layer {
+			if b.lazy != nil {
+				todo = append(todo, b)
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/1024+1)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(todo); i += workers {
+				todo[i].complete()
+			}
+		}()
+	}
+	wg.Wait()
+}
