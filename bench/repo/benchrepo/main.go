@@ -121,9 +121,11 @@ func run(args []string) error {
 			return err
 		}
 		el := time.Since(start)
-		var ru syscall.Rusage
+		// CPU time of the process and of the programs it ran (xz).
+		var ru, rc syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		syscall.Getrusage(syscall.RUSAGE_CHILDREN, &rc)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano() + rc.Utime.Nano() + rc.Stime.Nano())
 		return report(map[string]any{"seconds": el.Seconds(), "cpu_seconds": cpu.Seconds(), "generation": res.Generation, "maxrss_mib": float64(ru.Maxrss) / 1024})
 	}
 	return fmt.Errorf("unknown command %q", args[0])
