@@ -114,9 +114,10 @@ func (s chunkStore) path(sha, ext string) string {
 	return filepath.Join(s.dir, sha[:2], sha+ext)
 }
 
-// put stores text (if new) and returns its reference. xzb is text's xz
-// block when made already (xzBlocksOf), or nil.
-func (s chunkStore) put(text []byte, first string, count int, xzb []byte, ss *syncSet) (chunkRef, error) {
+// put stores text (if new) and returns its reference. xzOf returns text's
+// xz block, waiting for it to be made elsewhere (xzBlocksOf) while put
+// makes the gzip member, or nil to have put make it.
+func (s chunkStore) put(text []byte, first string, count int, xzOf func() []byte, ss *syncSet) (chunkRef, error) {
 	sum := sha256.Sum256(text)
 	sha := hex.EncodeToString(sum[:])
 	ref := chunkRef{First: first, SHA256: sha, Size: int64(len(text)), Count: count}
@@ -124,15 +125,15 @@ func (s chunkStore) put(text []byte, first string, count int, xzb []byte, ss *sy
 		ref.XZ = fi.Size()
 		return ref, nil
 	}
-	var gz []byte
-	var err error
-	if xzb != nil {
-		gz, err = gzCompress(text)
-	} else {
-		gz, xzb, err = compressedBlock(text)
-	}
+	gz, err := gzCompress(text)
 	if err != nil {
 		return ref, err
+	}
+	xzb := xzOf()
+	if xzb == nil {
+		if xzb, err = xzBlockOf(text); err != nil {
+			return ref, err
+		}
 	}
 	ref.XZ = int64(len(xzb))
 	// The .xz block is written last: its presence marks a complete chunk.
@@ -387,7 +388,10 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 	for i, p := range pieces {
 		texts[i] = p.text
 	}
-	xzbs := w.store.xzForNew(texts)
+	// xz(1) compresses the new chunks while the workers make gzip members.
+	var xzbs [][]byte
+	xzDone := make(chan struct{})
+	go func() { defer close(xzDone); xzbs = w.store.xzForNew(texts) }()
 	out := make([]chunkRef, len(pieces))
 	errs := make([]error, len(pieces))
 	next := make(chan int)
@@ -397,7 +401,8 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i], errs[i] = w.store.put(pieces[i].text, pieces[i].first, pieces[i].count, xzbs[i], w.sync)
+				xzOf := func() []byte { <-xzDone; return xzbs[i] }
+				out[i], errs[i] = w.store.put(pieces[i].text, pieces[i].first, pieces[i].count, xzOf, w.sync)
 			}
 		}()
 	}

@@ -78,21 +78,21 @@ func compressed(data []byte) (gz, xzb []byte, err error) {
 // cost of compressing a 64 KiB chunk.
 var gzWriters = make(chan *gzip.Writer, 8)
 
-// compressedBlock is compressed returning the xz stream's single block
-// (xzBlock), as chunks store it.
-func compressedBlock(text []byte) (gz, xzb []byte, err error) {
-	gz, xzs, err := compressed(text)
+// xzBlockOf compresses text in Go (xzCompress) and returns the stream's
+// single block (xzBlock), as chunks store it.
+func xzBlockOf(text []byte) ([]byte, error) {
+	xzs, err := xzCompress(text)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	xzb, check, err := xzBlock(xzs)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if check != xzCheck {
-		return nil, nil, errors.New("xz: unexpected check type")
+		return nil, errors.New("xz: unexpected check type")
 	}
-	return gz, xzb, nil
+	return xzb, nil
 }
 
 func gzCompress(data []byte) ([]byte, error) {

@@ -90,7 +90,7 @@ func TestXZBlocksOf(t *testing.T) {
 	if len(blocks) != len(texts) {
 		t.Fatalf("xzBlocksOf made %d blocks of %d texts", len(blocks), len(texts))
 	}
-	_, goBlock, err := compressedBlock(texts[1])
+	goBlock, err := xzBlockOf(texts[1])
 	must(t, err)
 	var out bytes.Buffer
 	a, err := newXZAssembler(&out, xzCheck)
