@@ -9,8 +9,15 @@
 #
 # Prints the median wall time (and CPU time) of dose-builddebcheck and of
 # the planner's check-all over full bookworm main amd64, their ratio,
-# whether both found the same unsatisfiable sources, and the median time of
-# planning one backport from trixie with its full closure (indexes loaded).
+# whether both found the same unsatisfiable sources, the median time of
+# planning one backport from trixie with its full closure (indexes loaded),
+# and the median wall time and peak RSS of planning one bookworm target
+# (PLAN_SINGLE, default hello) from the index files, loading included, as
+# `packyard plan hello` does it (compiling only what the target reaches)
+# and compiling every package (-compile-all, the planner before pruning).
+#
+# Benchmarks on this machine are serialized:
+#   flock /var/tmp/packyard-bench.lock bench/plan/run.sh
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +26,7 @@ data=${1:-${PACKYARD_PLAN_DATA:-/var/tmp/packyard-data}}
 dose_runs=${DOSE_RUNS:-3}
 runs=${RUNS:-5}
 target=${PLAN_TARGET:-django-graphene}
+single=${PLAN_SINGLE:-hello}
 
 "$here/fetch-data.sh" "$data" bookworm trixie
 tmp=$(mktemp -d)
@@ -70,6 +78,26 @@ ours_cpu=$(median "$tmp/ours.cpu")
 	-repeat 21 "$target" >"$tmp/plan.out" 2>"$tmp/plan.err" || true
 plan_line=$(grep '^load' "$tmp/plan.err" || true)
 
+# single MODE FLAGS...: plan $single RUNS times; median wall and peak RSS
+# into $tmp/MODE.wall and $tmp/MODE.rss.
+single() {
+	mode=$1
+	shift
+	: >"$tmp/$mode.times"
+	i=0
+	while [ $i -lt "$runs" ]; do
+		/usr/bin/time -f "%e %M" -o "$tmp/t" "$tmp/plantool" "$@" -packages "$pkgs" -sources "$srcs" "$single" >/dev/null 2>&1 || true
+		awk '/^[0-9]/' "$tmp/t" >>"$tmp/$mode.times"
+		i=$((i + 1))
+	done
+	median "$tmp/$mode.times" >"$tmp/$mode.wall"
+	awk '{ print $2 }' "$tmp/$mode.times" >"$tmp/$mode.rsscol"
+	median "$tmp/$mode.rsscol" | awk '{ printf "%d", $1 / 1024 }' >"$tmp/$mode.rss"
+}
+echo "plan $single, $runs runs each..." >&2
+single pruned
+single full -compile-all
+
 cat <<REPORT
 check-all over bookworm main amd64 ($(wc -l <"$tmp/dose.broken") unsatisfiable sources)
   dose-builddebcheck   median wall ${dose_wall}s  cpu ${dose_cpu}s  ($dose_runs runs)
@@ -78,5 +106,8 @@ check-all over bookworm main amd64 ($(wc -l <"$tmp/dose.broken") unsatisfiable s
   same unsatisfiable set: $agree
 plan $target from trixie for bookworm (full closure, $(grep -cE '^  [a-z].*  (target|build-dependency)' "$tmp/plan.out" || true) items)
   $plan_line
+plan $single for bookworm from the index files (load included)
+  compile what it reaches  median wall $(cat "$tmp/pruned.wall")s  peak RSS $(cat "$tmp/pruned.rss") MB  ($runs runs)
+  compile every package    median wall $(cat "$tmp/full.wall")s  peak RSS $(cat "$tmp/full.rss") MB
 REPORT
 [ "$agree" = yes ]

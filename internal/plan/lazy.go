@@ -5,13 +5,15 @@ import (
 	"sync"
 )
 
-// lazyRelations holds a paragraph whose relation fields are read on first
-// use. Reading an archive's Packages eagerly parses some 300k relation
-// fields, of which a plan for a few targets needs a few thousand.
+// lazyRelations holds the values of relation fields (binaryRelations or
+// sourceRelations) to parse on first use. Reading an archive's Packages
+// eagerly parses some 300k relation fields, of which a plan for a few
+// targets needs a few thousand. Keeping the values rather than the
+// paragraph lets the paragraphs go.
 type lazyRelations struct {
-	once sync.Once
-	f    Fields
-	err  error
+	once   sync.Once
+	values []string
+	err    error
 }
 
 // IndexBinaryPackages is BinaryPackages for the input of a Planner: it
@@ -27,7 +29,7 @@ func IndexBinaryPackages[F Fields](paragraphs []F) ([]*BinaryPackage, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.lazy = &lazyRelations{f: f}
+		b.lazy = &lazyRelations{values: getAll(f, binaryRelations[:])}
 		return b, nil
 	})
 }
@@ -42,7 +44,7 @@ func IndexSourcePackages[F Fields](paragraphs []F) ([]*SourcePackage, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.lazy = &lazyRelations{f: f}
+		s.lazy = &lazyRelations{values: getAll(f, sourceRelations[:])}
 		return s, nil
 	})
 }
@@ -56,8 +58,8 @@ func (b *BinaryPackage) complete() bool {
 		return true
 	}
 	l.once.Do(func() {
-		l.err = b.readRelations(l.f)
-		l.f = nil
+		l.err = readRelations(b.Package, binaryRelations[:], l.values, b.relations())
+		l.values = nil
 	})
 	return l.err == nil
 }
@@ -69,8 +71,8 @@ func (s *SourcePackage) complete() bool {
 		return true
 	}
 	l.once.Do(func() {
-		l.err = s.readRelations(l.f)
-		l.f = nil
+		l.err = readRelations("source "+s.Package, sourceRelations[:], l.values, s.relations())
+		l.values = nil
 	})
 	return l.err == nil
 }

@@ -79,7 +79,7 @@ func NewBinaryPackage(f Fields) (*BinaryPackage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.readRelations(f); err != nil {
+	if err := readRelations(b.Package, binaryRelations[:], getAll(f, binaryRelations[:]), b.relations()); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -117,20 +117,32 @@ func newBinaryHead(f Fields) (*BinaryPackage, error) {
 	return b, nil
 }
 
-func (b *BinaryPackage) readRelations(f Fields) error {
-	fields := []struct {
-		name string
-		dst  *Dependency
-	}{
-		{"Depends", &b.Depends}, {"Pre-Depends", &b.PreDepends}, {"Conflicts", &b.Conflicts}, {"Breaks", &b.Breaks},
-	}
-	for _, fl := range fields {
+// binaryRelations are the relation fields newBinaryHead leaves to
+// readRelations, in the order of BinaryPackage.relations.
+var binaryRelations = [...]string{"Depends", "Pre-Depends", "Conflicts", "Breaks"}
+
+func (b *BinaryPackage) relations() []*Dependency {
+	return []*Dependency{&b.Depends, &b.PreDepends, &b.Conflicts, &b.Breaks}
+}
+
+// readRelations parses the values of the relation fields, given in the
+// order of names, into dst.
+func readRelations(what string, names []string, values []string, dst []*Dependency) error {
+	for i, name := range names {
 		var err error
-		if *fl.dst, err = ParseDependency(f.Get(fl.name)); err != nil {
-			return fmt.Errorf("reading %s of %s: %w", fl.name, b.Package, err)
+		if *dst[i], err = ParseDependency(values[i]); err != nil {
+			return fmt.Errorf("reading %s of %s: %w", name, what, err)
 		}
 	}
 	return nil
+}
+
+func getAll(f Fields, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = f.Get(n)
+	}
+	return out
 }
 
 // NewSourcePackage reads a source package from a Sources paragraph (or a
@@ -141,7 +153,7 @@ func NewSourcePackage(f Fields) (*SourcePackage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.readRelations(f); err != nil {
+	if err := readRelations("source "+s.Package, sourceRelations[:], getAll(f, sourceRelations[:]), s.relations()); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -173,22 +185,14 @@ func newSourceHead(f Fields) (*SourcePackage, error) {
 	return s, nil
 }
 
-func (s *SourcePackage) readRelations(f Fields) error {
-	fields := []struct {
-		name string
-		dst  *Dependency
-	}{
-		{"Build-Depends", &s.BuildDepends}, {"Build-Depends-Arch", &s.BuildDependsArch},
-		{"Build-Depends-Indep", &s.BuildDependsIndep}, {"Build-Conflicts", &s.BuildConflicts},
-		{"Build-Conflicts-Arch", &s.BuildConflictsArch}, {"Build-Conflicts-Indep", &s.BuildConflictsIndep},
-	}
-	for _, fl := range fields {
-		var err error
-		if *fl.dst, err = ParseDependency(f.Get(fl.name)); err != nil {
-			return fmt.Errorf("reading %s of source %s: %w", fl.name, s.Package, err)
-		}
-	}
-	return nil
+// sourceRelations are the relation fields newSourceHead leaves to
+// readRelations, in the order of SourcePackage.relations.
+var sourceRelations = [...]string{"Build-Depends", "Build-Depends-Arch", "Build-Depends-Indep",
+	"Build-Conflicts", "Build-Conflicts-Arch", "Build-Conflicts-Indep"}
+
+func (s *SourcePackage) relations() []*Dependency {
+	return []*Dependency{&s.BuildDepends, &s.BuildDependsArch, &s.BuildDependsIndep,
+		&s.BuildConflicts, &s.BuildConflictsArch, &s.BuildConflictsIndep}
 }
 
 // satisfies reports whether version v satisfies "op want".

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packyard/packyard/internal/archive"
 	"github.com/packyard/packyard/internal/plan"
+	"github.com/packyard/packyard/internal/plan/indexfile"
 )
 
 // TestIntegrationPrunedPlanEqualsFull plans real bookworm targets twice,
@@ -116,17 +116,11 @@ type indexes struct {
 func loadLazy(t *testing.T, dir, suite string) indexes {
 	t.Helper()
 	var ix indexes
-	paras, err := archive.LoadAnyIndexFile(filepath.Join(dir, suite, "Packages"))
-	if err != nil {
+	var err error
+	if ix.bins, err = indexfile.ReadIndexPackages(filepath.Join(dir, suite, "Packages")); err != nil {
 		t.Fatal(err)
 	}
-	if ix.bins, err = plan.IndexBinaryPackages(paras); err != nil {
-		t.Fatal(err)
-	}
-	if paras, err = archive.LoadAnyIndexFile(filepath.Join(dir, suite, "Sources")); err != nil {
-		t.Fatal(err)
-	}
-	if ix.srcs, err = plan.IndexSourcePackages(paras); err != nil {
+	if ix.srcs, err = indexfile.ReadIndexSources(filepath.Join(dir, suite, "Sources")); err != nil {
 		t.Fatal(err)
 	}
 	return ix

@@ -1,7 +1,11 @@
 // Command plantool plans builds from index files, for benchmarks and manual
 // checks of the planner:
 //
-//	plantool -packages P -sources S [-from-sources S2 -from-packages P2] [-bootstrap] [-json|-dot] TARGET...
+//	plantool -packages P -sources S [-from-sources S2 -from-packages P2] [-bootstrap] [-compile-all] [-json|-dot] TARGET...
+//
+// It reads the indexes as the CLI does (relation fields on demand) and
+// compiles what the targets reach; -compile-all reads every relation and
+// compiles every package, as the planner did before it pruned.
 package main
 
 import (
@@ -29,7 +33,12 @@ func main() {
 	repeat := flag.Int("repeat", 1, "plan this many times and report the median time")
 	survey := flag.Int("survey", 0, "plan every Nth source of -from-sources alone and print one line each")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the planning")
+	compileAll := flag.Bool("compile-all", false, "read every relation field and compile every package")
 	flag.Parse()
+	readPackages, readSources := indexfile.ReadIndexPackages, indexfile.ReadIndexSources
+	if *compileAll || *survey > 0 {
+		readPackages, readSources = indexfile.ReadPackages, indexfile.ReadSources
+	}
 	die := func(err error) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -37,16 +46,16 @@ func main() {
 	t0 := time.Now()
 	in := plan.Input{Arch: *arch}
 	var err error
-	if in.Binaries, err = indexfile.ReadPackages(*packages); err != nil {
+	if in.Binaries, err = readPackages(*packages); err != nil {
 		die(err)
 	}
 	if *fromSources != "" {
 		a := plan.SourceArchive{Name: "from"}
-		if a.Sources, err = indexfile.ReadSources(*fromSources); err != nil {
+		if a.Sources, err = readSources(*fromSources); err != nil {
 			die(err)
 		}
 		if *fromPackages != "" {
-			if a.Binaries, err = indexfile.ReadPackages(*fromPackages); err != nil {
+			if a.Binaries, err = readPackages(*fromPackages); err != nil {
 				die(err)
 			}
 		}
@@ -54,14 +63,14 @@ func main() {
 	}
 	if *sources != "" {
 		a := plan.SourceArchive{Name: "to", Binaries: in.Binaries}
-		if a.Sources, err = indexfile.ReadSources(*sources); err != nil {
+		if a.Sources, err = readSources(*sources); err != nil {
 			die(err)
 		}
 		in.Archives = append(in.Archives, a)
 	}
 	t1 := time.Now()
 	// A survey plans thousands of unrelated targets: compile everything once.
-	p := plan.NewPlanner(in, plan.Options{BuildDeps: true, Bootstrap: *bootstrap, CompileAll: *survey > 0})
+	p := plan.NewPlanner(in, plan.Options{BuildDeps: true, Bootstrap: *bootstrap, CompileAll: *compileAll || *survey > 0})
 	t2 := time.Now()
 	if *survey > 0 {
 		runSurvey(p, in.Archives[0].Sources, *survey)
