@@ -135,30 +135,26 @@ func run(args []string) error {
 // CPU profile into $BENCHREPO_CPUPROFILE when one is set; the returned func
 // stops it.
 func startCPUProfile() (func(), error) {
-	if tr := os.Getenv("BENCHREPO_TRACE"); tr != "" {
-		f, err := os.Create(tr)
-		if err != nil {
-			return nil, err
-		}
-		if err := trace.Start(f); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return func() { trace.Stop(); f.Close() }, nil
+	if p := os.Getenv("BENCHREPO_TRACE"); p != "" {
+		return startInto(p, trace.Start, trace.Stop)
 	}
-	prof := os.Getenv("BENCHREPO_CPUPROFILE")
-	if prof == "" {
-		return func() {}, nil
+	if p := os.Getenv("BENCHREPO_CPUPROFILE"); p != "" {
+		return startInto(p, pprof.StartCPUProfile, pprof.StopCPUProfile)
 	}
-	f, err := os.Create(prof)
+	return func() {}, nil
+}
+
+// startInto creates path and starts a trace or profile into it.
+func startInto(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() { stop(); f.Close() }, nil
 }
 
 func report(v map[string]any) error {
