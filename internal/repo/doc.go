@@ -44,7 +44,10 @@
 // merged back when it outgrows 1/16 of the main run). A change edits the
 // few chunks it touches (recompressing only those), and writes the new
 // index files by concatenating chunks: .gz files are multi-member gzip, .xz
-// files are one stream with one block per chunk. Each file's prefix shared
+// files are one stream with one block per chunk. New chunks are compressed
+// to xz by one run of xz(1) (liblzma, every core, one block per chunk with
+// --block-list; xzbatch.go) while Go makes their gzip members; without
+// xz(1), ulikunitz/xz compresses them. Each file's prefix shared
 // with the previous generation is copied in the kernel and its hash states
 // restored from a checkpoint, so adding one package to a suite of 60,000
 // reads, writes and hashes only the end of each touched index. Check
