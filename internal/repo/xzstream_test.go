@@ -2,6 +2,9 @@ package repo
 
 import (
 	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -119,5 +122,49 @@ func TestXZBlocksOf(t *testing.T) {
 	}
 	if got := (chunkStore{dir: s.dir}).xzBlocksOf(texts); got != nil {
 		t.Errorf("xzBlocksOf without a runner made %d blocks; want nil", len(got))
+	}
+}
+
+// TestPublishXZWithAndWithoutXZProgram publishes the same packages, cut
+// into many chunks, with xz(1) compressing the chunks and with Go doing it
+// (no runner): both repositories pass Check, and their Packages.xz decode
+// to the same text as their Packages.gz.
+func TestPublishXZWithAndWithoutXZProgram(t *testing.T) {
+	if _, err := exec.LookPath("xz"); err != nil {
+		t.Skip("xz not installed")
+	}
+	in := t.TempDir()
+	var debs []string
+	for i := 0; i < 40; i++ {
+		debs = append(debs, writeTestDeb(t, in, fmt.Sprintf("p%03d", i), "1.0", "amd64", ""))
+	}
+	var texts []string
+	for _, withProgram := range []bool{true, false} {
+		r, _ := newTestRepo(t)
+		r.chunkTarget = 400
+		if !withProgram {
+			r.chunks.runner = nil
+		}
+		_, err := r.Add(context.Background(), testDist, debs...)
+		must(t, err)
+		if rep, err := r.Check(context.Background()); err != nil {
+			t.Fatalf("check (xz program: %v): %v %+v", withProgram, err, rep.Problems)
+		}
+		z, release, err := openXZ(strings.NewReader(readPublished(t, r, "main/binary-amd64/Packages.xz")))
+		must(t, err)
+		fromXZ, err := io.ReadAll(z)
+		release()
+		must(t, err)
+		g, err := gzip.NewReader(strings.NewReader(readPublished(t, r, "main/binary-amd64/Packages.gz")))
+		must(t, err)
+		fromGZ, err := io.ReadAll(g)
+		must(t, err)
+		if !bytes.Equal(fromXZ, fromGZ) || !bytes.Contains(fromXZ, []byte("Package: p039\n")) {
+			t.Fatalf("xz program %v: Packages.xz and Packages.gz differ, or miss p039", withProgram)
+		}
+		texts = append(texts, string(fromXZ))
+	}
+	if texts[0] != texts[1] {
+		t.Errorf("Packages differ between xz(1) and Go compression")
 	}
 }
