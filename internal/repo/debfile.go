@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -27,7 +26,7 @@ import (
 // through rn) when rn is non-nil: liblzma decompresses several times faster
 // than the pure Go decoder, and Contents need every data.tar read whole.
 func readDebControl(ctx context.Context, rn *run.Runner, p string, files *[]string) (stanza, error) {
-	f, err := os.Open(p)
+	f, err := openFile(p)
 	if err != nil {
 		return nil, err
 	}

@@ -153,7 +153,7 @@ func sha256File(p string) (checksums, error) {
 }
 
 func sumFileWith(p string, h *hashWriter) (checksums, error) {
-	f, err := os.Open(p)
+	f, err := openFile(p)
 	if err != nil {
 		return checksums{}, err
 	}
@@ -272,7 +272,7 @@ func (p pool) store(src string, ss *syncSet, link bool) (checksums, error) {
 // storeHead is store that also copies the first bytes of src to *head
 // (see copyHashing), and computes SHA1 only when withSHA1 is set.
 func (p pool) storeHead(src string, ss *syncSet, link bool, head *[]byte, withSHA1 bool) (checksums, error) {
-	in, err := os.Open(src)
+	in, err := openFile(src)
 	if err != nil {
 		return checksums{}, err
 	}
