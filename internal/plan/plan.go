@@ -224,6 +224,10 @@ func (p *Planner) compile(keep *[3][]bool) {
 		}
 	}
 	p.s = p.u.newSolver()
+	// Compaction must not depend on how much of the archive was compiled
+	// (see reach.go); this is about when compiling all of bookworm
+	// compacted, which plans do not reach between resets.
+	p.s.SetCompactAfter(1 << 20)
 }
 
 // Universe returns the universe of every package (index binaries, local

@@ -10,7 +10,9 @@ package plan
 // set requires it), so it only ever turns false, and the requirements and
 // conflict order of the members are the same, their variables numbered in
 // the same relative order. Conflicts of members with non-members are
-// harmless for the same reason and are kept.
+// harmless for the same reason and are kept. The one place where the
+// solver looks at the size of the problem, when to compact its clauses, is
+// fixed for planners (Solver.SetCompactAfter).
 //
 // The closure is taken by name, a superset of the candidates: every package
 // with a name a member depends on, and every package that provides it,

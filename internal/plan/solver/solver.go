@@ -13,6 +13,9 @@ type Solver struct {
 	// clauses [tempStart,len) were added by the current Solve
 	tempStart int32
 	baseLit   int
+	// compactAfter: compact when dead clauses hold more literals than
+	// this; 0 means half the Problem's plus 64k (SetCompactAfter).
+	compactAfter int
 
 	watches [][]watch // by literal: clauses watching it
 
@@ -372,10 +375,22 @@ func (s *Solver) reset() {
 	s.tempVar, s.tempReq = -1, s.tempReq[:0]
 	s.baseLevel = -1
 	s.first = Conflict{}
-	if len(s.lits)-s.baseLit > s.baseLit/2+1<<16 {
+	limit := s.compactAfter
+	if limit == 0 {
+		limit = s.baseLit/2 + 1<<16
+	}
+	if len(s.lits)-s.baseLit > limit {
 		s.compact()
 	}
 }
+
+// SetCompactAfter makes the solver drop dead clauses (and the clauses it
+// learned) once they hold more than n literals, instead of after half as
+// many as the Problem has plus 64k (n == 0). Compacting rebuilds the
+// watches, which can change the order of propagation and so which model a
+// later Solve finds: solvers that must answer alike over Problems of
+// different sizes use the same n.
+func (s *Solver) SetCompactAfter(n int) { s.compactAfter = n }
 
 // compact drops dead clauses and rebuilds the watches, then re-propagates the
 // level-0 facts so that the watch invariants hold again.

@@ -111,13 +111,21 @@ func bruteForce(in instance, base, lit int32, temp Temp) bool {
 }
 
 // TestSolveMatchesBruteForce compares Solve with exhaustive search on
-// thousands of random small instances, checking every model it returns.
+// thousands of random small instances, checking every model it returns, with
+// the default compaction and with compaction at every reset.
 func TestSolveMatchesBruteForce(t *testing.T) {
+	for _, compact := range []int{0, 1} {
+		solveMatchesBruteForce(t, compact)
+	}
+}
+
+func solveMatchesBruteForce(t *testing.T, compact int) {
 	r := rand.New(rand.NewSource(1))
 	for iter := 0; iter < 3000; iter++ {
 		n := 3 + r.Intn(9)
 		in := randomInstance(r, n)
 		s := New(in.problem())
+		s.SetCompactAfter(compact)
 		s.SetBase([]Lit{Pos(0)})
 		for q := 0; q < 4; q++ {
 			tv := int32(r.Intn(n))
@@ -135,7 +143,7 @@ func TestSolveMatchesBruteForce(t *testing.T) {
 			want := bruteForce(in, 0, tv, temp)
 			got := s.Solve(Pos(tv), temp)
 			if got != want {
-				t.Fatalf("instance %d query %d: Solve = %v; brute force = %v\n%+v temp %+v", iter, q, got, want, in, temp)
+				t.Fatalf("compact after %d, instance %d query %d: Solve = %v; brute force = %v\n%+v temp %+v", compact, iter, q, got, want, in, temp)
 			}
 			if got {
 				val := make([]bool, n)
