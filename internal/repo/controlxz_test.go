@@ -83,7 +83,7 @@ func TestControlXZDamaged(t *testing.T) {
 		}
 		controlFromTar("control.tar.xz", bytes.NewReader(bad))
 	}
-	for i := 0; i < 2*cap(xzReaders); i++ {
+	for i := 0; i < 2*cap(xzReaders.c); i++ {
 		st, err := controlFromTar("control.tar.xz", bytes.NewReader(member))
 		if err != nil || st.get("Package") != "a" {
 			t.Fatalf("after damaged members: %v, %v", st, err)

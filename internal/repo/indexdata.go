@@ -75,44 +75,17 @@ func compressed(data []byte) (gz, xzb []byte, err error) {
 
 // gzWriters keeps gzip writers for reuse (Reset): a new writer at
 // BestCompression allocates and clears about 1 MiB of state, a third of the
-// cost of compressing a 64 KiB chunk.
-var gzWriters = make(chan *gzip.Writer, 8)
-
-// xzBlockOf compresses text in Go (xzCompress) and returns the stream's
-// single block (xzBlock), as chunks store it.
-func xzBlockOf(text []byte) ([]byte, error) {
-	xzs, err := xzCompress(text)
-	if err != nil {
-		return nil, err
-	}
-	xzb, check, err := xzBlock(xzs)
-	if err != nil {
-		return nil, err
-	}
-	if check != xzCheck {
-		return nil, errors.New("xz: unexpected check type")
-	}
-	return xzb, nil
-}
+// cost of compressing a 64 KiB chunk. (A valid level cannot fail.)
+var gzWriters = newFreeList(8, func() *gzip.Writer {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
+	return zw
+})
 
 func gzCompress(data []byte) ([]byte, error) {
 	var g bytes.Buffer
-	var zw *gzip.Writer
-	select {
-	case zw = <-gzWriters:
-		zw.Reset(&g)
-	default:
-		var err error
-		if zw, err = gzip.NewWriterLevel(&g, gzip.BestCompression); err != nil {
-			return nil, err
-		}
-	}
-	defer func() {
-		select {
-		case gzWriters <- zw:
-		default:
-		}
-	}()
+	zw := gzWriters.get()
+	zw.Reset(&g)
+	defer gzWriters.put(zw)
 	if _, err := zw.Write(data); err != nil {
 		return nil, err
 	}
@@ -140,4 +113,21 @@ func xzCompress(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return x.Bytes(), nil
+}
+
+// xzBlockOf compresses text in Go (xzCompress) and returns the stream's
+// single block (xzBlock), as chunks store it.
+func xzBlockOf(text []byte) ([]byte, error) {
+	xzs, err := xzCompress(text)
+	if err != nil {
+		return nil, err
+	}
+	xzb, check, err := xzBlock(xzs)
+	if err != nil {
+		return nil, err
+	}
+	if check != xzCheck {
+		return nil, errors.New("xz: unexpected check type")
+	}
+	return xzb, nil
 }

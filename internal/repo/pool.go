@@ -174,9 +174,8 @@ func sumFileWith(p string, h *hashWriter) (checksums, error) {
 // *head, so that a package's control member can be read without reading
 // the file again.
 func copyHashing(dst io.Writer, h *hashWriter, in io.Reader, head *[]byte) error {
-	bp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bp)
-	buf := *bp
+	buf := copyBuffers.get()
+	defer copyBuffers.put(buf)
 	for {
 		n, err := in.Read(buf)
 		if n > 0 {
@@ -205,10 +204,10 @@ func copyHashing(dst io.Writer, h *hashWriter, in io.Reader, head *[]byte) error
 const headSize = 128 << 10
 
 // headBuffers recycles the buffers storeHead copies file heads to.
-var headBuffers = sync.Pool{New: func() any { b := make([]byte, 0, headSize); return &b }}
+var headBuffers = newFreeList(8, func() *[]byte { b := make([]byte, 0, headSize); return &b })
 
 // copyBuffers recycles the buffers files are copied and hashed through.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+var copyBuffers = newFreeList(8, func() []byte { return make([]byte, 1<<20) })
 
 // pool is the content-addressed store under .packyard/store/sha256 and its
 // presentation in the Debian pool layout under pool/.

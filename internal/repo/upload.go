@@ -366,8 +366,8 @@ func (c *collector) readBinary(p string, sum *checksums) (*binaryItem, error) {
 	}
 	var head []byte
 	if sum == nil {
-		hp := headBuffers.Get().(*[]byte)
-		defer func() { *hp = (*hp)[:0]; headBuffers.Put(hp) }()
+		hp := headBuffers.get()
+		defer func() { *hp = (*hp)[:0]; headBuffers.put(hp) }()
 		s, err := c.pool.storeHead(p, c.ss, c.linkable(p), hp, false)
 		head = *hp
 		if err != nil {

@@ -14,10 +14,12 @@ const xzDictMax = 64 << 20
 // xzReaders keeps decoders for reuse. A decoder keeps its dictionary
 // (8 MiB for dpkg-deb's default preset) across Reset, and only the pages
 // that decoding writes are ever touched, so reading ./control from the
-// head of a control.tar.xz costs only the bytes up to it. A channel and
-// not a sync.Pool: the pool is emptied at every garbage collection, and
-// a large add collects often.
-var xzReaders = make(chan *xz.Reader, 8)
+// head of a control.tar.xz costs only the bytes up to it. (NewReader with
+// a nil reader reads nothing and cannot fail.)
+var xzReaders = newFreeList(8, func() *xz.Reader {
+	z, _ := xz.NewReader(nil, xzDictMax)
+	return z
+})
 
 // openXZ returns a reader of the xz stream r (the .xz file format 1.0.4,
 // decoded by therootcompany/xz, a port of XZ Embedded, which decodes only
@@ -26,23 +28,9 @@ var xzReaders = make(chan *xz.Reader, 8)
 // after that. Errors: r does not start with an xz stream header, or asks
 // for a dictionary over xzDictMax.
 func openXZ(r io.Reader) (io.Reader, func(), error) {
-	var z *xz.Reader
-	select {
-	case z = <-xzReaders:
-	default:
-		var err error
-		if z, err = xz.NewReader(nil, xzDictMax); err != nil {
-			return nil, nil, err
-		}
-	}
+	z := xzReaders.get()
 	if err := z.Reset(r); err != nil {
 		return nil, nil, err
 	}
-	release := func() {
-		select {
-		case xzReaders <- z:
-		default:
-		}
-	}
-	return z, release, nil
+	return z, func() { xzReaders.put(z) }, nil
 }
