@@ -301,7 +301,7 @@ func (s *Sbuild) extraRepositories(j *job, u *buildUser, work string, opts *Sbui
 // ensureUser returns the user that runs sbuild, creating the dedicated
 // user with subordinate uid and gid ranges when packyard is root.
 func (s *Sbuild) ensureUser(ctx context.Context) (*buildUser, error) {
-	if os.Geteuid() != 0 {
+	if !s.switchesUser() {
 		return callingUser()
 	}
 	name := s.User

@@ -103,6 +103,7 @@ func TestRootlessHelperSbuildHello(t *testing.T) {
 		}
 	}
 	checkTarball(t, filepath.Join(cfg.WorkspaceDir().Cache(), "sbuild"), e)
+	checkSbuildGC(t, sb, cfg, e)
 
 	r, dist := testRepository(t, cfg)
 	var changes string
@@ -424,4 +425,51 @@ func TestRootlessHelperSbuildKilled(t *testing.T) {
 	_, mgr, e := envtest.RootlessEnv(t)
 	_, err := build.NewSbuild(mgr, nil).Build(context.Background(), build.Request{SourceTree: tree, Env: e, OutDir: t.TempDir(), LogPath: logPath})
 	t.Errorf("the build was not killed: %v", err)
+}
+
+// checkSbuildGC plants, where the builds just ran, a tarball of an earlier
+// state of e, a half-written one, a build directory a killed packyard left
+// and a kept one (both two hours old), and checks that Sbuild.GC removes
+// the first three and keeps the kept directory and e's current tarball.
+func checkSbuildGC(t *testing.T, sb *build.Sbuild, cfg *config.Config, e *env.Env) {
+	t.Helper()
+	cache, builds := filepath.Join(cfg.WorkspaceDir().Cache(), "sbuild"), filepath.Join(cfg.WorkspaceDir().Tmp(), "sbuild")
+	stale := filepath.Join(cache, e.Name()+"-20200101T000000-000000000000.tar")
+	temp := filepath.Join(cache, env.TarballName(e)+".tmp-killed")
+	old := time.Now().Add(-2 * time.Hour)
+	leftover, kept := filepath.Join(builds, "20200101T000000-leftover"), filepath.Join(builds, "20200101T000000-kept")
+	for _, f := range []string{stale, temp, filepath.Join(leftover, "hello_2.10-3.dsc"), filepath.Join(kept, ".packyard-kept")} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("planted"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{leftover, kept} {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer os.RemoveAll(kept)
+	rep, err := sb.GC(context.Background())
+	if err != nil {
+		t.Fatalf("Sbuild.GC: %v", err)
+	}
+	if !hasFile(rep.Tarballs, filepath.Base(stale)) || !hasFile(rep.Tarballs, filepath.Base(temp)) || !hasFile(rep.BuildDirs, filepath.Base(leftover)) {
+		t.Errorf("Sbuild.GC = %+v; want %s, %s and %s among what it removed", rep, filepath.Base(stale), filepath.Base(temp), filepath.Base(leftover))
+	}
+	if rep.Bytes < 3*int64(len("planted")) {
+		t.Errorf("Sbuild.GC freed %d bytes; want at least the planted files' %d", rep.Bytes, 3*len("planted"))
+	}
+	for _, p := range []string{stale, temp, leftover} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("after Sbuild.GC, %s: %v; want removed", p, err)
+		}
+	}
+	for _, p := range []string{kept, filepath.Join(cache, env.TarballName(e))} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("Sbuild.GC removed %s, which is kept or current: %v", p, err)
+		}
+	}
 }
