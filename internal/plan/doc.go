@@ -7,7 +7,9 @@
 // The package is pure: it reads no files and runs no programs. Its inputs
 // are BinaryPackage and SourcePackage values, made from deb822 paragraphs
 // (Packages and Sources stanzas, or a .dsc) with NewBinaryPackage and
-// NewSourcePackage; anything with a Get(field) string method will do.
+// NewSourcePackage (or, for a Planner's input, IndexBinaryPackages and
+// IndexSourcePackages, which read relation fields only when the planner
+// needs them); anything with a Get(field) string method will do.
 // Relationship fields are parsed by ParseDependency (Debian Policy §7.1,
 // with architecture restrictions, build profiles and ":any"/":native"
 // qualifiers); versions are compared with pault.ag/go/debian/version.
