@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -268,6 +269,10 @@ func makePlan(ctx context.Context, g *globals, cfg *config.Config, rec *record.R
 	if err != nil {
 		return nil, err
 	}
+	// The indexes' paragraphs are garbage now (the planner keeps what it
+	// reads of them): collecting them lets planning reuse their memory,
+	// about 30 MB less peak RSS for bookworm.
+	runtime.GC()
 	targets, err := planTargets(args)
 	if err != nil {
 		return nil, err

@@ -114,7 +114,10 @@ func (p *Planner) reachIndex() *reachIndex {
 		}
 		return id
 	}
-	var byName, provides, bySource csrBuilder
+	n := len(p.layers[0]) + len(p.predictedRaw) + len(p.layers[2])
+	byName := csrBuilder{ids: make([]int32, 0, n), refs: make([]ref, 0, n)}
+	bySource := csrBuilder{ids: make([]int32, 0, len(p.predictedRaw)), refs: make([]ref, 0, len(p.predictedRaw))}
+	var provides csrBuilder
 	targetIDs := make([]int32, len(p.layers[2]))
 	for i, b := range p.layers[2] {
 		targetIDs[i] = intern(b.Package)
