@@ -107,3 +107,20 @@ func completeAll(layers [][]*BinaryPackage) {
 	}
 	wg.Wait()
 }
+
+// unreadable is BinaryPackage.unreadable for sources.
+func (s *SourcePackage) unreadable() bool { return s.lazy != nil && s.lazy.err != nil }
+
+// predictedKnownUnreadable reports whether predictedReadable(i) was found
+// false already, without reading anything.
+func (p *Planner) predictedKnownUnreadable(i int) bool {
+	if s := p.predictedBy[i]; s != nil {
+		return s.unreadable()
+	}
+	for _, s := range p.sources[p.predictedIn[i]][p.predictedFrom[i]] {
+		if !s.unreadable() {
+			return false
+		}
+	}
+	return true
+}

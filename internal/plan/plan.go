@@ -99,9 +99,14 @@ type Planner struct {
 	layers        [3][]*BinaryPackage
 	predictedRaw  []*BinaryPackage // layers[1] before predictBinary
 	predictedFrom []string         // per layers[1] entry: its source
-	reach         *reachIndex
-	partial       bool                    // the universe holds only what covered needs
-	covered       map[*SourcePackage]bool // sources the universe was compiled for
+	// predictedBy says where a layers[1] entry comes from: the source
+	// that names it in its Binary field, or (nil) the archive's Binaries,
+	// of archive predictedIn.
+	predictedBy []*SourcePackage
+	predictedIn []int32
+	reach       *reachIndex
+	partial     bool                    // the universe holds only what covered needs
+	covered     map[*SourcePackage]bool // sources the universe was compiled for
 }
 
 // NewPlanner prepares the input; with Options.CompileAll it also compiles it.
@@ -111,7 +116,7 @@ func NewPlanner(in Input, opts Options) *Planner {
 		p.layers[0] = in.Local
 	}
 	p.layers[2] = in.Binaries
-	for _, a := range in.Archives {
+	for ai, a := range in.Archives {
 		bySrc := make(map[string][]*SourcePackage, len(a.Sources))
 		for _, s := range a.Sources {
 			if s.Origin == "" {
@@ -132,6 +137,8 @@ func NewPlanner(in Input, opts Options) *Planner {
 				if _, ok := bySrc[b.Source]; ok {
 					p.predictedRaw = append(p.predictedRaw, b)
 					p.predictedFrom = append(p.predictedFrom, b.Source)
+					p.predictedBy = append(p.predictedBy, nil)
+					p.predictedIn = append(p.predictedIn, int32(ai))
 				}
 			}
 			continue
@@ -142,6 +149,8 @@ func NewPlanner(in Input, opts Options) *Planner {
 					Source: s.Package, SourceVersion: s.Version, version: s.version}
 				p.predictedRaw = append(p.predictedRaw, b)
 				p.predictedFrom = append(p.predictedFrom, s.Package)
+				p.predictedBy = append(p.predictedBy, s)
+				p.predictedIn = append(p.predictedIn, int32(ai))
 			}
 		}
 	}
@@ -162,12 +171,28 @@ func (p *Planner) layer(l, i int) (b *BinaryPackage, ok bool) {
 	if b = p.layers[1][i]; b != nil {
 		return b, true
 	}
-	if !p.predictedRaw[i].complete() {
+	if !p.predictedRaw[i].complete() || !p.predictedReadable(i) {
 		return nil, false
 	}
 	b = predictBinary(p.predictedRaw[i], p.reachIndex().inTarget)
 	p.layers[1][i] = b
 	return b, true
+}
+
+// predictedReadable reports whether the source that predicts layers[1]
+// entry i is readable (see IndexSourcePackages): the source itself, or for
+// an archive's Binaries, one of that archive's sources of the name. Had the
+// unreadable sources been skipped, the entry would not exist.
+func (p *Planner) predictedReadable(i int) bool {
+	if s := p.predictedBy[i]; s != nil {
+		return s.complete()
+	}
+	for _, s := range p.sources[p.predictedIn[i]][p.predictedFrom[i]] {
+		if s.complete() {
+			return true
+		}
+	}
+	return false
 }
 
 // compile compiles the packages keep selects (all of them when keep is nil)

@@ -128,7 +128,8 @@ func (p *Planner) reachIndex() *reachIndex {
 			list = p.predictedRaw
 		}
 		for i, b := range list {
-			if b.Architecture != p.in.Arch && b.Architecture != "all" || b.unreadable() {
+			if b.Architecture != p.in.Arch && b.Architecture != "all" || b.unreadable() ||
+				l == 1 && p.layers[1][i] == nil && p.predictedKnownUnreadable(i) {
 				continue
 			}
 			r := ref{uint8(l), int32(i)}
@@ -167,6 +168,9 @@ func (p *Planner) binaryNames(src string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range ix.bySource.get(ix.id(src)) {
+		if _, ok := p.layer(1, int(r.i)); !ok {
+			continue
+		}
 		if name := p.predictedRaw[r.i].Package; !seen[name] {
 			seen[name] = true
 			out = append(out, name)

@@ -66,7 +66,8 @@ func TestPlanIndexPackagesUnreadable(t *testing.T) {
 	}
 	sources := []string{
 		"Package: app\nVersion: 1.0-2\nArchitecture: any\nBinary: app\nBuild-Depends: tool2 | tool, [amd64]",
-		"Package: app\nVersion: 1.0-1\nArchitecture: any\nBinary: app\nBuild-Depends: tool2 | tool",
+		"Package: app\nVersion: 1.0-1\nArchitecture: any\nBinary: app\nBuild-Depends: tool2 | tool, helper",
+		"Package: helper\nVersion: 1\nArchitecture: any\nBinary: helper\nBuild-Depends: tool (",
 	}
 	var bf, sf []plan.FieldMap
 	for _, s := range binaries {
@@ -83,25 +84,31 @@ func TestPlanIndexPackagesUnreadable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("IndexSourcePackages error %v", err)
 	}
-	lazy := plan.Input{Arch: "amd64", Binaries: bins, Archives: []plan.SourceArchive{{Name: "to", Sources: srcs, Binaries: bins}}}
+	// helper, which app needs, comes from an archive without Binaries; its
+	// only source is unreadable.
+	lazy := plan.Input{Arch: "amd64", Binaries: bins, Archives: []plan.SourceArchive{
+		{Name: "from", Sources: srcs[2:]}, {Name: "to", Sources: srcs[:2], Binaries: bins}}}
 	skipped := plan.Input{Arch: "amd64",
 		Binaries: []*plan.BinaryPackage{mustBin(t, binaries[0]), mustBin(t, binaries[1]), mustBin(t, binaries[3])},
-		Archives: []plan.SourceArchive{{Name: "to", Sources: []*plan.SourcePackage{mustSrc(t, sources[1])}}}}
-	skipped.Archives[0].Binaries = skipped.Binaries
+		Archives: []plan.SourceArchive{{Name: "from"}, {Name: "to", Sources: []*plan.SourcePackage{mustSrc(t, sources[1])}}}}
+	skipped.Archives[1].Binaries = skipped.Binaries
 	want := planText(t, plan.NewPlanner(skipped, plan.Options{BuildDeps: true}), "app")
 	got := planText(t, plan.NewPlanner(lazy, plan.Options{BuildDeps: true}), "app")
 	if got != want {
 		t.Errorf("plan with unreadable packages:\n%s\nwant (skipped):\n%s", got, want)
 	}
-	if !bytes.Contains([]byte(got), []byte("app 1.0-1")) {
-		t.Errorf("plan with unreadable packages:\n%s\nwant app 1.0-1", got)
+	if all := planText(t, plan.NewPlanner(lazy, plan.Options{BuildDeps: true, CompileAll: true}), "app"); all != want {
+		t.Errorf("plan with unreadable packages, everything compiled:\n%s\nwant (skipped):\n%s", all, want)
+	}
+	if !bytes.Contains([]byte(got), []byte("app 1.0-1")) || !bytes.Contains([]byte(got), []byte("helper has no installable candidate")) {
+		t.Errorf("plan with unreadable packages:\n%s\nwant app 1.0-1 missing helper", got)
 	}
 	u := plan.NewUniverse("amd64", bins)
 	if got := u.Lookup("tool2"); len(got) != 0 {
 		t.Errorf("Lookup(tool2) = %v; want nothing (its Depends does not parse)", got)
 	}
 	rep := u.CheckAll(srcs, plan.CheckOptions{})
-	if rep.Checked != 1 || rep.Broken != 0 {
-		t.Errorf("CheckAll = %d checked, %d broken; want 1, 0", rep.Checked, rep.Broken)
+	if rep.Checked != 1 || rep.Broken != 1 {
+		t.Errorf("CheckAll = %d checked, %d broken; want 1, 1 (app 1.0-1 needs helper)", rep.Checked, rep.Broken)
 	}
 }
