@@ -74,7 +74,9 @@ func Open(cfg *config.Config, key Signer, logger *slog.Logger) (*Repo, error) {
 		}
 	}
 	if err := makeFanout(filepath.Join(root, stateDir, "store", "sha256")); err != nil {
-		return nil, fmt.Errorf("opening repository: %w", err)
+		// Only an optimisation: adds make missing ones (inFanout), and a
+		// repository on a read-only mount must still open for reading.
+		logger.Debug("making the store's subdirectories", "err", err)
 	}
 	// The two-hex-digit subdirectories of store/contents and chunks are
 	// created as first used (inFanout), as are those of store/sha256 in a

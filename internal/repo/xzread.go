@@ -14,9 +14,10 @@ const xzDictMax = 64 << 20
 // xzReaders keeps decoders for reuse. A decoder keeps its dictionary
 // (8 MiB for dpkg-deb's default preset) across Reset, and only the pages
 // that decoding writes are ever touched, so reading ./control from the
-// head of a control.tar.xz costs only the bytes up to it. (NewReader with
-// a nil reader reads nothing and cannot fail.)
-var xzReaders = newFreeList(8, func() *xz.Reader {
+// head of a control.tar.xz costs only the bytes up to it. Few are kept:
+// a stream may ask for up to xzDictMax. (NewReader with a nil reader reads
+// nothing and cannot fail.)
+var xzReaders = newFreeList(4, func() *xz.Reader {
 	z, _ := xz.NewReader(nil, xzDictMax)
 	return z
 })
