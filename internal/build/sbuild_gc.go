@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/user"
-	"path/filepath"
 	"sort"
 	"time"
 )
@@ -99,19 +97,4 @@ func selectStaleBuilds(dirs []buildDir, now time.Time, age time.Duration) []stri
 	}
 	sort.Strings(out)
 	return out
-}
-
-// dirBytes returns the size of the regular files below root that can be
-// read (without root, sbuild may leave files of subordinate ids).
-func dirBytes(root string) int64 {
-	var n int64
-	_ = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

@@ -254,7 +254,7 @@ func (s *Sbuild) sweepBuilds(builds string, age time.Duration) ([]string, int64)
 			continue
 		}
 		s.Logger.Info("removing a left-over sbuild build directory", "dir", dir)
-		size := dirBytes(dir)
+		size := env.DiskUsage(dir)
 		s.removeWork(dir)
 		lock.Close()
 		if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {

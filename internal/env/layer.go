@@ -178,8 +178,10 @@ func tryLockFile(path string) (*os.File, bool) {
 	return f, true
 }
 
-// diskUsage returns the bytes used by regular files below root.
-func diskUsage(root string) int64 {
+// DiskUsage returns the bytes of the regular files below root that can be
+// read (unreadable entries, such as files of subordinate ids without root,
+// are skipped).
+func DiskUsage(root string) int64 {
 	var n int64
 	_ = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {

@@ -4,32 +4,19 @@ package env_test
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/env/envtest"
-	"github.com/packyard/packyard/internal/run"
 )
 
 // TestRefreshSwapsWhileInUse refreshes a (small, minbase) environment while
 // a session uses it: the new one takes its place at once, the session goes
 // on over the old one, and the old one is removed by GC once released.
 func TestRefreshSwapsWhileInUse(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	archives, err := envtest.HostArchives("/etc/apt/sources.list.d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default(filepath.Join(envtest.Root, "workspace-refresh"), envtest.Codename, envtest.Arch, archives)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	mgr := env.NewManager(cfg, logger, run.New(logger))
+	cfg, mgr := envtest.Workspace(t, "workspace-refresh")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	old, err := mgr.Create(ctx, envtest.Codename, envtest.Arch, "minbase")

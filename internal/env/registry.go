@@ -318,14 +318,7 @@ func (m *Manager) gcLayers(rep *GCReport) error {
 		return err
 	}
 	var errs []error
-	for _, in := range infos {
-		if in.Status != "ok" {
-			continue
-		}
-		e, err := m.Open(in.Codename, in.Architecture, in.Variant)
-		if err != nil {
-			continue
-		}
+	m.eachUsable(infos, func(in Info, e *Env) {
 		removed, err := m.collectLayers(e, policy)
 		for _, h := range removed {
 			rep.Layers = append(rep.Layers, in.Name+"/"+h)
@@ -333,8 +326,21 @@ func (m *Manager) gcLayers(rep *GCReport) error {
 		if err != nil {
 			errs = append(errs, err)
 		}
-	}
+	})
 	return errors.Join(errs...)
+}
+
+// eachUsable calls fn with every environment of infos whose status is ok
+// and that opens; the others are left out.
+func (m *Manager) eachUsable(infos []Info, fn func(Info, *Env)) {
+	for _, in := range infos {
+		if in.Status != "ok" {
+			continue
+		}
+		if e, err := m.Open(in.Codename, in.Architecture, in.Variant); err == nil {
+			fn(in, e)
+		}
+	}
 }
 
 // collectLayers is CollectLayers, which without root cannot remove the

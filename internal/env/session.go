@@ -349,7 +349,7 @@ func (s *Session) CommitLayer(packages map[string]string) (*Layer, error) {
 		if err := os.Mkdir(filepath.Join(s.Dir, "upper"), 0o755); err != nil {
 			return fmt.Errorf("resetting session overlay: %w", err)
 		}
-		man := LayerManifest{Hash: hash, Packages: packages, Created: time.Now().UTC(), Size: diskUsage(filepath.Join(tmp, "root"))}
+		man := LayerManifest{Hash: hash, Packages: packages, Created: time.Now().UTC(), Size: DiskUsage(filepath.Join(tmp, "root"))}
 		data, _ := json.MarshalIndent(man, "", "  ")
 		if err := os.WriteFile(filepath.Join(tmp, "manifest.json"), append(data, '\n'), 0o644); err != nil {
 			return fmt.Errorf("writing layer manifest: %w", err)

@@ -5,17 +5,14 @@ package env_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/env/envtest"
-	"github.com/packyard/packyard/internal/run"
 )
 
 // writeTarball writes e's tarball into dir as the sbuild builder does: a
@@ -52,16 +49,7 @@ func exists(p string) bool {
 // once released (with a half-written temporary), keeps the current one,
 // and removes that too once its environment is removed.
 func TestTarballGCAfterRefreshAndRemove(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	archives, err := envtest.HostArchives("/etc/apt/sources.list.d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default(filepath.Join(envtest.Root, "workspace-tarball-gc"), envtest.Codename, envtest.Arch, archives)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	mgr := env.NewManager(cfg, logger, run.New(logger))
+	cfg, mgr := envtest.Workspace(t, "workspace-tarball-gc")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	dir := filepath.Join(cfg.WorkspaceDir().Cache(), "sbuild")

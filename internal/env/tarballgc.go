@@ -127,16 +127,7 @@ func (m *Manager) CurrentTarballs() (map[string]bool, error) {
 		return nil, err
 	}
 	current := map[string]bool{}
-	for _, in := range infos {
-		if in.Status != "ok" {
-			continue
-		}
-		e, err := m.Open(in.Codename, in.Architecture, in.Variant)
-		if err != nil {
-			continue
-		}
-		current[TarballName(e)] = true
-	}
+	m.eachUsable(infos, func(_ Info, e *Env) { current[TarballName(e)] = true })
 	return current, nil
 }
 

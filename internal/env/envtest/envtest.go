@@ -63,6 +63,23 @@ func Env(t testing.TB) (*config.Config, *env.Manager, *env.Env) {
 	return cfg, mgr, shared
 }
 
+// Workspace returns the config of a workspace of its own, Root/name, with
+// the machine's archives, and a manager of it logging warnings; it skips
+// the test when not root.
+func Workspace(t testing.TB, name string) (*config.Config, *env.Manager) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	archives, err := HostArchives("/etc/apt/sources.list.d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default(filepath.Join(Root, name), Codename, Arch, archives)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return c, env.NewManager(c, logger, run.New(logger))
+}
+
 // HostArchives reads the deb822 *.sources files in dir: enough of them for
 // tests (URIs, Suites, Components, Signed-By).
 func HostArchives(dir string) ([]config.Archive, error) {
