@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"runtime"
 	"sync"
 )
 
@@ -94,18 +93,7 @@ func completeAll(layers [][]*BinaryPackage) {
 	if len(todo) == 0 {
 		return
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(todo)/1024+1)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(todo); i += workers {
-				todo[i].complete()
-			}
-		}()
-	}
-	wg.Wait()
+	forEachParallel(len(todo), func(i int) error { todo[i].complete(); return nil })
 }
 
 // unreadable is BinaryPackage.unreadable for sources.

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"runtime"
 	"sort"
 	"sync"
 
@@ -207,27 +206,19 @@ func (u *Universe) compile() {
 		conflicts []int32
 	}
 	out := make([]compiled, n)
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := w; id < int(n); id += workers {
-				pkg := u.Packages[id]
-				var c compiled
-				for _, dep := range []*Dependency{&pkg.PreDepends, &pkg.Depends} {
-					for _, r := range dep.Relations {
-						alts, _ := u.relationCandidates(r, nil, nil)
-						c.requires = append(c.requires, alts)
-					}
-				}
-				c.conflicts = u.conflictsOf(int32(id), pkg)
-				out[id] = c
+	forEachParallel(int(n), func(id int) error {
+		pkg := u.Packages[id]
+		var c compiled
+		for _, dep := range []*Dependency{&pkg.PreDepends, &pkg.Depends} {
+			for _, r := range dep.Relations {
+				alts, _ := u.relationCandidates(r, nil, nil)
+				c.requires = append(c.requires, alts)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		c.conflicts = u.conflictsOf(int32(id), pkg)
+		out[id] = c
+		return nil
+	})
 	for id := range out {
 		for _, alts := range out[id].requires {
 			if len(alts) == 0 {
