@@ -168,3 +168,32 @@ func TestPublishXZWithAndWithoutXZProgram(t *testing.T) {
 		t.Errorf("Packages differ between xz(1) and Go compression")
 	}
 }
+
+// TestXZBlocksOfBadProgram: an xz(1) whose output is not one block per
+// text (here: not xz at all, and a failing one) is not trusted; the caller
+// then compresses in Go, and a publish through it still passes Check.
+func TestXZBlocksOfBadProgram(t *testing.T) {
+	for _, script := range []string{"cat >/dev/null; echo not-xz", "cat >/dev/null; exit 3"} {
+		dir := t.TempDir()
+		must(t, os.WriteFile(filepath.Join(dir, "xz"), []byte("#!/bin/sh\n"+script+"\n"), 0o755))
+		t.Setenv("PATH", dir+":/usr/bin:/bin")
+		s := chunkStore{dir: t.TempDir(), runner: run.New(nil)}
+		if got := s.xzBlocksOf([][]byte{[]byte("Package: a\n\n")}); got != nil {
+			t.Errorf("%q: xzBlocksOf trusted %d blocks; want nil", script, len(got))
+		}
+		r, _ := newTestRepo(t)
+		in := t.TempDir()
+		_, err := r.Add(context.Background(), testDist, writeTestDeb(t, in, "a", "1.0", "amd64", ""))
+		must(t, err)
+		if rep, err := r.Check(context.Background()); err != nil {
+			t.Fatalf("%q: check: %v %+v", script, err, rep.Problems)
+		}
+		z, release, err := openXZ(strings.NewReader(readPublished(t, r, "main/binary-amd64/Packages.xz")))
+		must(t, err)
+		text, err := io.ReadAll(z)
+		release()
+		if err != nil || !strings.Contains(string(text), "Package: a\n") {
+			t.Errorf("%q: Packages.xz: %v, or without package a: %q", script, err, text)
+		}
+	}
+}
