@@ -114,17 +114,23 @@ func (s chunkStore) path(sha, ext string) string {
 	return filepath.Join(s.dir, sha[:2], sha+ext)
 }
 
-// put stores text (if new) and returns its reference. xzOf returns text's
-// xz block, waiting for it to be made elsewhere (xzBlocksOf) while put
-// makes the gzip member, or nil to have put make it.
-func (s chunkStore) put(text []byte, first string, count int, xzOf func() []byte, ss *syncSet) (chunkRef, error) {
+// lookup returns the reference of text as a chunk; its XZ is set (non-zero)
+// when the chunk is stored already.
+func (s chunkStore) lookup(text []byte, first string, count int) chunkRef {
 	sum := sha256.Sum256(text)
-	sha := hex.EncodeToString(sum[:])
-	ref := chunkRef{First: first, SHA256: sha, Size: int64(len(text)), Count: count}
-	if fi, err := os.Stat(s.path(sha, ".xz")); err == nil {
+	ref := chunkRef{First: first, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(text)), Count: count}
+	if fi, err := os.Stat(s.path(ref.SHA256, ".xz")); err == nil {
 		ref.XZ = fi.Size()
-		return ref, nil
 	}
+	return ref
+}
+
+// put stores text, a new chunk of reference ref (lookup), and returns ref
+// with its xz block size. xzOf returns text's xz block, waiting for it to
+// be made elsewhere (xzBlocksOf) while put makes the gzip member, or nil to
+// have put make it.
+func (s chunkStore) put(ref chunkRef, text []byte, xzOf func() []byte, ss *syncSet) (chunkRef, error) {
+	sha := ref.SHA256
 	gz, err := gzCompress(text)
 	if err != nil {
 		return ref, err
@@ -384,39 +390,59 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 	if len(buf) > 0 {
 		pieces = append(pieces, piece{buf, recs[start].Key, len(recs) - start})
 	}
+	out := make([]chunkRef, len(pieces))
 	texts := make([][]byte, len(pieces))
 	for i, p := range pieces {
-		texts[i] = p.text
+		out[i], texts[i] = w.store.lookup(p.text, p.first, p.count), p.text
 	}
-	// xz(1) compresses the new chunks while the workers make gzip members.
+	if err := w.store.putNew(out, texts, w.sync); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// putNew stores the texts whose references (lookup) are not stored yet,
+// in parallel, and completes their references. Chunks stored already are
+// kept; xz(1) compresses the new ones while the workers make their gzip
+// members.
+func (s chunkStore) putNew(refs []chunkRef, texts [][]byte, ss *syncSet) error {
+	var fresh []int
+	var todo [][]byte
+	for i, r := range refs {
+		if r.XZ == 0 {
+			fresh = append(fresh, i)
+			todo = append(todo, texts[i])
+		}
+	}
 	var xzbs [][]byte
 	xzDone := make(chan struct{})
-	go func() { defer close(xzDone); xzbs = w.store.xzForNew(texts) }()
-	out := make([]chunkRef, len(pieces))
-	errs := make([]error, len(pieces))
+	go func() { defer close(xzDone); xzbs = s.xzBlocksOf(todo) }()
+	errs := make([]error, len(fresh))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for k := 0; k < runtime.GOMAXPROCS(0) && k < len(pieces); k++ {
+	for k := 0; k < runtime.GOMAXPROCS(0) && k < len(fresh); k++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				xzOf := func() []byte { <-xzDone; return xzbs[i] }
-				out[i], errs[i] = w.store.put(pieces[i].text, pieces[i].first, pieces[i].count, xzOf, w.sync)
+			for n := range next {
+				xzOf := func() []byte {
+					if <-xzDone; xzbs == nil {
+						return nil
+					}
+					return xzbs[n]
+				}
+				i := fresh[n]
+				refs[i], errs[n] = s.put(refs[i], texts[i], xzOf, ss)
 			}
 		}()
 	}
-	for i := range pieces {
-		next <- i
+	for n := range fresh {
+		next <- n
 	}
 	close(next)
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	<-xzDone
+	return errors.Join(errs...)
 }
 
 // fillXZ sets the xz block size of chunk references that lack it (written

@@ -57,22 +57,6 @@ func sourceStanza(s *sourceItem, dir string) stanza {
 // xzCheck is the integrity check of every xz block we write (CRC64).
 const xzCheck = 0x04
 
-// compressed returns data as gzip and xz, deterministic (no name or time).
-func compressed(data []byte) (gz, xzb []byte, err error) {
-	var xerr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		xzb, xerr = xzCompress(data)
-	}()
-	gz, err = gzCompress(data)
-	<-done
-	if err == nil {
-		err = xerr
-	}
-	return gz, xzb, err
-}
-
 // gzWriters keeps gzip writers for reuse (Reset): a new writer at
 // BestCompression allocates and clears about 1 MiB of state, a third of the
 // cost of compressing a 64 KiB chunk. (A valid level cannot fail.)

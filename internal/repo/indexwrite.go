@@ -187,7 +187,7 @@ func (x *txn) concat(p string, chunks []chunkRef, ext string, prev *prevFile) (c
 		}
 	}
 	if ext == ".gz" && len(chunks) == 0 {
-		gz, _, err := compressed(nil)
+		gz, err := gzCompress(nil)
 		if err != nil {
 			return checksums{}, nil, err
 		}

@@ -3,9 +3,6 @@ package repo
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
 	"strconv"
 	"strings"
 
@@ -18,34 +15,12 @@ import (
 // Debian's archive uses, all cores.
 var xzBatchArgs = []string{"xz", "-1", "-T0", "--check=crc64", "--stdout", "--quiet"}
 
-// xzForNew returns the xz blocks of those texts not stored yet as chunks,
-// made by xzBlocksOf, at their index (nil for the others, and for all when
-// xzBlocksOf fails).
-func (s chunkStore) xzForNew(texts [][]byte) [][]byte {
-	out := make([][]byte, len(texts))
-	var fresh []int
-	var todo [][]byte
-	for i, t := range texts {
-		sum := sha256.Sum256(t)
-		if _, err := os.Stat(s.path(hex.EncodeToString(sum[:]), ".xz")); err != nil {
-			fresh = append(fresh, i)
-			todo = append(todo, t)
-		}
-	}
-	if blocks := s.xzBlocksOf(todo); blocks != nil {
-		for k, i := range fresh {
-			out[i] = blocks[k]
-		}
-	}
-	return out
-}
-
 // xzBlocksOf compresses texts in one run of xz(1) (liblzma, every core) as
 // the blocks of one stream, one block per text (--block-list), and returns
 // each text's block as xzBlock does. liblzma compresses index text in about
 // half the CPU time of ulikunitz/xz's encoder. It returns nil when xz is
 // not installed, fails, or makes blocks that do not match texts one to
-// one; the caller then compresses each text itself (compressed).
+// one; the caller then compresses each text itself (xzBlockOf).
 func (s chunkStore) xzBlocksOf(texts [][]byte) [][]byte {
 	if s.runner == nil || len(texts) == 0 || run.Require("xz") != nil {
 		return nil

@@ -30,7 +30,7 @@ func TestXZAssembly(t *testing.T) {
 	var check byte
 	var blocks [][]byte
 	for _, c := range chunks {
-		_, xzb, err := compressed([]byte(c))
+		xzb, err := xzCompress([]byte(c))
 		if err != nil {
 			t.Fatal(err)
 		}
