@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/record"
@@ -216,5 +215,3 @@ func (g *globals) printf(format string, args ...any) {
 		fmt.Fprintf(g.stdout, format, args...)
 	}
 }
-
-func quoteArgs(args []string) string { return strings.Join(args, " ") }

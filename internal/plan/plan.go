@@ -255,16 +255,6 @@ func (p *Planner) compile(keep *[3][]bool) {
 	p.s.SetCompactAfter(1 << 20)
 }
 
-// Universe returns the universe of every package (index binaries, local
-// binaries and predicted binaries of the source archives), compiling it if
-// the Planner has compiled only part of it so far.
-func (p *Planner) Universe() *Universe {
-	if p.u == nil || p.partial {
-		p.compile(nil)
-	}
-	return p.u
-}
-
 func (p *Planner) findSource(name string) *SourcePackage {
 	for _, bySrc := range p.sources {
 		for _, s := range bySrc[name] {

@@ -28,28 +28,6 @@ func (s stanza) get(name string) string {
 	return ""
 }
 
-// set replaces the value of name, or appends the field.
-func (s *stanza) set(name, value string) {
-	for i, f := range *s {
-		if strings.EqualFold(f.Name, name) {
-			(*s)[i].Value = value
-			return
-		}
-	}
-	*s = append(*s, field{name, value})
-}
-
-// del removes name.
-func (s *stanza) del(name string) {
-	out := (*s)[:0]
-	for _, f := range *s {
-		if !strings.EqualFold(f.Name, name) {
-			out = append(out, f)
-		}
-	}
-	*s = out
-}
-
 // appendTo writes s followed by an empty line.
 func (s stanza) appendTo(b []byte) []byte {
 	for _, f := range s {
