@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ func readDebControl(ctx context.Context, rn *run.Runner, p string, files *[]stri
 		return nil, err
 	}
 	defer f.Close()
-	return debControl(ctx, rn, bufio.NewReader(f), files)
+	return debControl(ctx, rn, bufio.NewReader(f), f, files)
 }
 
 // readDebControlHead is readDebControl for a package whose first bytes
@@ -39,19 +40,23 @@ func readDebControl(ctx context.Context, rn *run.Runner, p string, files *[]stri
 // member lies within, else from the file at p.
 func readDebControlHead(ctx context.Context, rn *run.Runner, p string, head []byte, files *[]string) (stanza, error) {
 	if files == nil && len(head) > 0 {
-		if st, err := debControl(ctx, rn, bufio.NewReaderSize(bytes.NewReader(head), 16), nil); err == nil {
+		if st, err := debControl(ctx, rn, bufio.NewReaderSize(bytes.NewReader(head), 16), nil, nil); err == nil {
 			return st, nil
 		}
 	}
 	return readDebControl(ctx, rn, p, files)
 }
 
-func debControl(ctx context.Context, rn *run.Runner, r *bufio.Reader, files *[]string) (stanza, error) {
+// debControl reads the ar archive from r. When src is the file r reads
+// (from its start), a data member compressed with xz is listed by an xz(1)
+// that reads it from src itself (listTarXZAt).
+func debControl(ctx context.Context, rn *run.Runner, r *bufio.Reader, src *os.File, files *[]string) (stanza, error) {
 	magic := make([]byte, 8)
 	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != "!<arch>\n" {
 		return nil, errors.New("not a Debian binary package (no ar magic)")
 	}
 	var control stanza
+	at := int64(len(magic)) // offset in the file of what r reads next
 	for {
 		hdr := make([]byte, 60)
 		if _, err := io.ReadFull(r, hdr); err != nil {
@@ -65,6 +70,9 @@ func debControl(ctx context.Context, rn *run.Runner, r *bufio.Reader, files *[]s
 		if err != nil || size < 0 {
 			return nil, fmt.Errorf("ar member %q: bad size", name)
 		}
+		at += int64(len(hdr))
+		start, next := at, at+size+size%2
+		at = next
 		body := io.LimitReader(r, size)
 		switch {
 		case strings.HasPrefix(name, "control.tar"):
@@ -74,6 +82,21 @@ func debControl(ctx context.Context, rn *run.Runner, r *bufio.Reader, files *[]s
 			}
 			if files == nil {
 				return control, nil
+			}
+		case name == "data.tar.xz" && files != nil && src != nil && rn != nil:
+			listed, err := listTarXZAt(ctx, rn, src, start, size, files)
+			if err != nil {
+				return nil, err
+			}
+			if listed {
+				if _, err := src.Seek(next, io.SeekStart); err != nil {
+					return nil, err
+				}
+				r.Reset(src)
+				continue
+			}
+			if err := listTar(ctx, rn, name, body, files); err != nil {
+				return nil, err
 			}
 		case strings.HasPrefix(name, "data.tar") && files != nil:
 			if err := listTar(ctx, rn, name, body, files); err != nil {

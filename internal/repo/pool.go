@@ -204,10 +204,10 @@ func copyHashing(dst io.Writer, h *hashWriter, in io.Reader, head *[]byte) error
 const headSize = 128 << 10
 
 // headBuffers recycles the buffers storeHead copies file heads to.
-var headBuffers = newFreeList(8, func() *[]byte { b := make([]byte, 0, headSize); return &b })
+var headBuffers = newFreeList(16, func() *[]byte { b := make([]byte, 0, headSize); return &b })
 
 // copyBuffers recycles the buffers files are copied and hashed through.
-var copyBuffers = newFreeList(8, func() []byte { return make([]byte, 1<<20) })
+var copyBuffers = newFreeList(16, func() []byte { return make([]byte, 1<<20) })
 
 // pool is the content-addressed store under .packyard/store/sha256 and its
 // presentation in the Debian pool layout under pool/.

@@ -247,7 +247,7 @@ func readControlFile(p string) (stanza, error) {
 func (c *collector) collect(files []string) (*upload, error) {
 	parts := make([]*upload, len(files))
 	errs := make([]error, len(files))
-	workers := runtime.GOMAXPROCS(0)
+	workers := collectWorkers()
 	next := make(chan int)
 	if c.components != nil {
 		c.dirs = make(chan string, 64)
@@ -456,4 +456,14 @@ func (c *collector) readSource(p string, sum *checksums) (*sourceItem, error) {
 		return nil, &FileError{Path: p, Err: errors.New("missing or unsafe Source or Version")}
 	}
 	return s, nil
+}
+
+// collectWorkers is how many files collect reads at once: more than the
+// CPUs, because a worker spends much of a package with Contents waiting
+// for the xz(1) that decompresses its data member, and its process's
+// start and end. With 2 CPUs, 1,200 packages with Contents take 13-14 s
+// with 16 workers against 19-20 s with 2; without Contents the count
+// makes no measurable difference.
+func collectWorkers() int {
+	return max(16, runtime.GOMAXPROCS(0))
 }
