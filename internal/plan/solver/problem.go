@@ -135,20 +135,3 @@ func (b *Builder) Build() *Problem {
 
 // NumVars returns the number of variables.
 func (p *Problem) NumVars() int { return int(p.numVars) }
-
-// Requires returns the alternatives of each requirement of v, in order.
-func (p *Problem) Requires(v int32) [][]int32 {
-	var out [][]int32
-	for _, c := range p.requires[v] {
-		lits := p.lits[p.starts[c]+1 : p.starts[c+1]]
-		alts := make([]int32, len(lits))
-		for i, l := range lits {
-			alts[i] = l.Var()
-		}
-		out = append(out, alts)
-	}
-	return out
-}
-
-// Conflicts returns the variables v conflicts with, sorted.
-func (p *Problem) Conflicts(v int32) []int32 { return p.conflicts[v] }
