@@ -70,10 +70,9 @@ func debControl(ctx context.Context, rn *run.Runner, r *bufio.Reader, src *os.Fi
 		if err != nil || size < 0 {
 			return nil, fmt.Errorf("ar member %q: bad size", name)
 		}
-		at += int64(len(hdr))
-		start, next := at, at+size+size%2
-		at = next
-		body := io.LimitReader(r, size)
+		start := at + int64(len(hdr))
+		at = start + size + size%2
+		body := &io.LimitedReader{R: r, N: size}
 		switch {
 		case strings.HasPrefix(name, "control.tar"):
 			control, err = controlFromTar(name, body)
@@ -83,24 +82,13 @@ func debControl(ctx context.Context, rn *run.Runner, r *bufio.Reader, src *os.Fi
 			if files == nil {
 				return control, nil
 			}
-		case name == "data.tar.xz" && files != nil && src != nil && rn != nil:
-			listed, err := listTarXZAt(ctx, rn, src, start, size, files)
+		case strings.HasPrefix(name, "data.tar") && files != nil:
+			skipped, err := listData(ctx, rn, r, src, name, body, start, files)
 			if err != nil {
 				return nil, err
 			}
-			if listed {
-				if _, err := src.Seek(next, io.SeekStart); err != nil {
-					return nil, err
-				}
-				r.Reset(src)
+			if skipped {
 				continue
-			}
-			if err := listTar(ctx, rn, name, body, files); err != nil {
-				return nil, err
-			}
-		case strings.HasPrefix(name, "data.tar") && files != nil:
-			if err := listTar(ctx, rn, name, body, files); err != nil {
-				return nil, err
 			}
 		}
 		if _, err := io.Copy(io.Discard, body); err != nil {
@@ -116,6 +104,28 @@ func debControl(ctx context.Context, rn *run.Runner, r *bufio.Reader, src *os.Fi
 		return nil, errors.New("no control.tar member")
 	}
 	return control, nil
+}
+
+// listData appends the paths of the data member name to files. Its
+// size bytes start at offset start of the package file, and body reads
+// them from r. skipped reports that the member was listed from src
+// (listTarXZAt) and r moved past it and its padding.
+func listData(ctx context.Context, rn *run.Runner, r *bufio.Reader, src *os.File, name string, body *io.LimitedReader, start int64, files *[]string) (skipped bool, err error) {
+	size := body.N
+	if name == "data.tar.xz" && src != nil && rn != nil {
+		listed, err := listTarXZAt(ctx, rn, src, start, size, files)
+		if err != nil {
+			return false, err
+		}
+		if listed {
+			if _, err := src.Seek(start+size+size%2, io.SeekStart); err != nil {
+				return false, err
+			}
+			r.Reset(src)
+			return true, nil
+		}
+	}
+	return false, listTar(ctx, rn, name, body, files)
 }
 
 // decompressor opens the tar stream of an ar member named control.tar.xz etc.
