@@ -124,7 +124,7 @@ func (s *Sbuild) build(ctx context.Context, j *job) (*Result, error) {
 		return nil, j.fail("setup", err)
 	}
 	defer tarLock.Close()
-	_, _ = s.sweepBuilds(p.Builds, staleBuildAge)
+	_, _ = s.sweepBuilds(p.Builds, staleBuildAge, s.keptMaxAge())
 	work, err := newWorkDir(p.Builds)
 	if err != nil {
 		return nil, j.fail("setup", err)

@@ -18,14 +18,23 @@ func TestSelectStaleBuilds(t *testing.T) {
 	dirs := []buildDir{
 		{Name: "b-left-over", ModTime: now.Add(-2 * time.Hour)},
 		{Name: "a-left-over", ModTime: now.Add(-25 * time.Hour)},
-		{Name: "kept-old", ModTime: now.Add(-30 * 24 * time.Hour), Kept: true},
-		{Name: "kept-fresh", ModTime: now, Kept: true},
+		{Name: "kept-old", ModTime: now.Add(-30 * 24 * time.Hour), Kept: true, KeptAt: now.Add(-8 * 24 * time.Hour)},
+		// Changed long ago, kept just now: the keeping counts.
+		{Name: "kept-fresh", ModTime: now.Add(-30 * 24 * time.Hour), Kept: true, KeptAt: now.Add(-time.Minute)},
 		{Name: "fresh", ModTime: now.Add(-59 * time.Minute)},
 	}
-	got := selectStaleBuilds(dirs, now, time.Hour)
-	want := []string{"a-left-over", "b-left-over"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("selectStaleBuilds mismatch (-want +got):\n%s", diff)
+	for _, c := range []struct {
+		keptAge time.Duration
+		want    staleBuilds
+	}{
+		{0, staleBuilds{stale: []string{"a-left-over", "b-left-over"}}},
+		{7 * 24 * time.Hour, staleBuilds{stale: []string{"a-left-over", "b-left-over"}, kept: []string{"kept-old"}}},
+		{time.Minute, staleBuilds{stale: []string{"a-left-over", "b-left-over"}, kept: []string{"kept-fresh", "kept-old"}}},
+	} {
+		got := selectStaleBuilds(dirs, now, time.Hour, c.keptAge)
+		if diff := cmp.Diff(c.want, got, cmp.AllowUnexported(staleBuilds{})); diff != "" {
+			t.Errorf("selectStaleBuilds with kept age %v mismatch (-want +got):\n%s", c.keptAge, diff)
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -42,13 +44,30 @@ func (s *Sbuild) rootless() bool {
 }
 
 // places returns the tarball cache and build directories for u: in the
-// home of the dedicated user when packyard is root, else in the workspace.
+// home of the dedicated user when packyard is root (which the user can
+// read, unlike a workspace under /root), one pair per workspace
+// (workspaceKey) so that one workspace's gc, kept-max-age and tarball
+// turnover never touch another's; else in the workspace.
 func (s *Sbuild) places(u *buildUser) sbuildPlaces {
-	if u.Switch || s.Envs == nil {
+	if s.Envs == nil {
 		return sbuildPlaces{Cache: filepath.Join(u.Home, ".cache", "sbuild"), Builds: filepath.Join(u.Home, "builds")}
 	}
 	ws := s.Envs.Config().WorkspaceDir()
+	if u.Switch {
+		key := workspaceKey(string(ws))
+		return sbuildPlaces{Cache: filepath.Join(u.Home, ".cache", "sbuild", key), Builds: filepath.Join(u.Home, "builds", key)}
+	}
 	return sbuildPlaces{Cache: filepath.Join(ws.Cache(), "sbuild"), Builds: filepath.Join(ws.Tmp(), "sbuild")}
+}
+
+// workspaceKey names a workspace's directories in the sbuild user's home:
+// "ws-" and the first 12 hex digits of the SHA-256 of its absolute path.
+func workspaceKey(ws string) string {
+	if abs, err := filepath.Abs(ws); err == nil {
+		ws = abs
+	}
+	sum := sha256.Sum256([]byte(ws))
+	return "ws-" + hex.EncodeToString(sum[:6])
 }
 
 // checkRootless checks, without root, what sbuild's unshare mode needs
@@ -229,12 +248,42 @@ func (s *Sbuild) releaseWork(work string, lock *os.File, keep bool) {
 }
 
 // sweepBuilds removes the build directories below builds that a killed
-// packyard left (selectStaleBuilds) and no build holds (lockWork). It
-// returns the names removed and the bytes freed.
-func (s *Sbuild) sweepBuilds(builds string, age time.Duration) ([]string, int64) {
+// packyard left, and those kept longer than keptAge (selectStaleBuilds),
+// when no build holds them (lockWork). It returns the names removed and
+// the bytes freed.
+func (s *Sbuild) sweepBuilds(builds string, age, keptAge time.Duration) (staleBuilds, int64) {
+	var removed staleBuilds
+	var freed int64
+	sel := selectStaleBuilds(listBuildDirs(builds), time.Now(), age, keptAge)
+	for _, set := range []struct {
+		names []string
+		into  *[]string
+		what  string
+	}{{sel.stale, &removed.stale, "a left-over"}, {sel.kept, &removed.kept, "a kept"}} {
+		for _, name := range set.names {
+			dir := filepath.Join(builds, name)
+			lock, err := lockWork(dir)
+			if err != nil {
+				continue
+			}
+			s.Logger.Info("removing "+set.what+" sbuild build directory", "dir", dir)
+			size := env.DiskUsage(dir)
+			s.removeWork(dir)
+			lock.Close()
+			if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+				*set.into = append(*set.into, name)
+				freed += size
+			}
+		}
+	}
+	return removed, freed
+}
+
+// listBuildDirs reads the build directories below builds.
+func listBuildDirs(builds string) []buildDir {
 	entries, err := os.ReadDir(builds)
 	if err != nil {
-		return nil, 0
+		return nil
 	}
 	var dirs []buildDir
 	for _, e := range entries {
@@ -242,25 +291,11 @@ func (s *Sbuild) sweepBuilds(builds string, age time.Duration) ([]string, int64)
 		if err != nil || !e.IsDir() {
 			continue
 		}
-		_, kerr := os.Stat(filepath.Join(builds, e.Name(), keptMark))
-		dirs = append(dirs, buildDir{Name: e.Name(), ModTime: info.ModTime(), Kept: kerr == nil})
-	}
-	var removed []string
-	var freed int64
-	for _, name := range selectStaleBuilds(dirs, time.Now(), age) {
-		dir := filepath.Join(builds, name)
-		lock, err := lockWork(dir)
-		if err != nil {
-			continue
+		d := buildDir{Name: e.Name(), ModTime: info.ModTime()}
+		if mark, err := os.Stat(filepath.Join(builds, e.Name(), keptMark)); err == nil {
+			d.Kept, d.KeptAt = true, mark.ModTime()
 		}
-		s.Logger.Info("removing a left-over sbuild build directory", "dir", dir)
-		size := env.DiskUsage(dir)
-		s.removeWork(dir)
-		lock.Close()
-		if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-			removed = append(removed, name)
-			freed += size
-		}
+		dirs = append(dirs, d)
 	}
-	return removed, freed
+	return dirs
 }

@@ -144,7 +144,7 @@ func TestSbuildPlaces(t *testing.T) {
 		want sbuildPlaces
 	}{
 		{"dedicated user", buildUser{Name: "packyard-sbuild", Home: "/var/lib/packyard-sbuild", Switch: true},
-			sbuildPlaces{Cache: "/var/lib/packyard-sbuild/.cache/sbuild", Builds: "/var/lib/packyard-sbuild/builds"}},
+			sbuildPlaces{Cache: "/var/lib/packyard-sbuild/.cache/sbuild/" + workspaceKey("/w"), Builds: "/var/lib/packyard-sbuild/builds/" + workspaceKey("/w")}},
 		{"calling user", buildUser{Name: "alice", Home: "/home/alice"},
 			sbuildPlaces{Cache: "/w/cache/sbuild", Builds: "/w/tmp/sbuild"}},
 	}
@@ -154,6 +154,15 @@ func TestSbuildPlaces(t *testing.T) {
 				t.Errorf("places(%s) = %+v; want %+v", tt.u.Name, got, tt.want)
 			}
 		})
+	}
+	// Another workspace gets directories of its own in the user's home.
+	other := NewSbuild(env.NewManager(config.Default("/v", "bookworm", "amd64", nil), nil, nil), nil)
+	u := tests[0].u
+	if a, b := s.places(&u), other.places(&u); a.Cache == b.Cache || a.Builds == b.Builds {
+		t.Errorf("two workspaces share sbuild places: %+v and %+v", a, b)
+	}
+	if k := workspaceKey("/w"); k != "ws-"+k[3:] || len(k) != 15 || k != workspaceKey("/w/") {
+		t.Errorf("workspaceKey(/w) = %q; want ws- and 12 hex digits, the same for /w/", k)
 	}
 }
 
@@ -220,27 +229,94 @@ func TestSweepBuilds(t *testing.T) {
 	left := mk("left-over", old, "hello_2.10-3.dsc")
 	held := mk("running", old)
 	kept := mk("kept", old, keptMark)
+	keptLong := mk("kept-long", old, keptMark)
+	longAgo := time.Now().Add(-10 * 24 * time.Hour)
+	if err := os.Chtimes(filepath.Join(keptLong, keptMark), longAgo, longAgo); err != nil {
+		t.Fatal(err)
+	}
 	fresh := mk("fresh", time.Now())
 	lock, err := lockWork(held)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	removed, freed := NewSbuild(nil, nil).sweepBuilds(builds, time.Hour)
-	if !cmp.Equal(removed, []string{"left-over"}) {
-		t.Errorf("sweepBuilds removed %v; want [left-over]", removed)
+	s := NewSbuild(nil, nil)
+	removed, freed := s.sweepBuilds(builds, time.Hour, 0)
+	if !cmp.Equal(removed, staleBuilds{stale: []string{"left-over"}}, cmp.AllowUnexported(staleBuilds{})) {
+		t.Errorf("sweepBuilds removed %+v; want left-over", removed)
 	}
 	if freed != 0 {
 		t.Errorf("sweepBuilds freed %d bytes; want 0 (empty files)", freed)
 	}
-	tests := []struct {
-		dir  string
-		want bool
-	}{{left, false}, {held, true}, {kept, true}, {fresh, true}}
-	for _, tt := range tests {
-		_, err := os.Stat(tt.dir)
-		if got := err == nil; got != tt.want {
-			t.Errorf("after sweepBuilds, %s exists = %v; want %v", filepath.Base(tt.dir), got, tt.want)
+	exist := func(when string, want map[string]bool) {
+		for dir, w := range want {
+			_, err := os.Stat(dir)
+			if got := err == nil; got != w {
+				t.Errorf("%s, %s exists = %v; want %v", when, filepath.Base(dir), got, w)
+			}
 		}
+	}
+	exist("after sweepBuilds", map[string]bool{left: false, held: true, kept: true, keptLong: true, fresh: true})
+	// With build.kept-max-age at a week, the build kept ten days ago goes.
+	removed, _ = s.sweepBuilds(builds, time.Hour, 7*24*time.Hour)
+	if !cmp.Equal(removed, staleBuilds{kept: []string{"kept-long"}}, cmp.AllowUnexported(staleBuilds{})) {
+		t.Errorf("sweepBuilds with kept-max-age removed %+v; want kept-long", removed)
+	}
+	exist("after sweepBuilds with kept-max-age", map[string]bool{held: true, kept: true, keptLong: false, fresh: true})
+}
+
+// TestKeptBuilds lists and removes kept build directories, and refuses
+// one that was not kept and one a build holds.
+func TestKeptBuilds(t *testing.T) {
+	builds := t.TempDir()
+	mk := func(name string, kept bool, at time.Time) string {
+		dir := filepath.Join(builds, name)
+		if err := os.MkdirAll(filepath.Join(dir, "hello-2.10"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "hello-2.10", "log"), make([]byte, 300), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if kept {
+			mark := filepath.Join(dir, keptMark)
+			if err := os.WriteFile(mark, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(mark, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	now := time.Now()
+	newer := mk("20261121T100000-b", true, now.Add(-time.Hour))
+	older := mk("20261120T100000-a", true, now.Add(-25*time.Hour))
+	mk("20261121T110000-c", false, now)
+	got := keptBuildsIn(builds)
+	if len(got) != 2 || got[0].Dir != older || got[1].Dir != newer || got[0].Bytes != 300 {
+		t.Fatalf("keptBuildsIn = %+v; want the two kept, oldest first, 300 bytes each", got)
+	}
+	s := NewSbuild(nil, nil)
+	if err := s.removeKeptBuildIn(builds, "20261121T110000-c"); !errors.Is(err, ErrNotKept) {
+		t.Errorf("removing a build that was not kept = %v; want ErrNotKept", err)
+	}
+	lock, err := lockWork(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.removeKeptBuildIn(builds, filepath.Base(newer)); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("removing a held build = %v; want in use", err)
+	}
+	lock.Close()
+	for _, d := range []string{newer, older} {
+		if err := s.removeKeptBuildIn(builds, filepath.Base(d)); err != nil {
+			t.Errorf("removing %s: %v", filepath.Base(d), err)
+		}
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there", d)
+		}
+	}
+	if err := s.RemoveKeptBuild("../x"); err == nil {
+		t.Error("RemoveKeptBuild(../x) succeeded")
 	}
 }

@@ -92,6 +92,11 @@ type Build struct {
 	// build-dependency layers, least recently used removed first; zero means
 	// no bound.
 	LayerMaxSizeMB int64 `yaml:"layer-max-size-mb,omitempty"`
+	// KeptMaxAge removes what failed builds kept for inspection (build
+	// --keep: dpkg builder sessions, sbuild build directories) once kept
+	// for longer ("168h"), at `env gc` and when a build starts; zero keeps
+	// them until removed by hand (`env kept --remove`).
+	KeptMaxAge Duration `yaml:"kept-max-age,omitempty"`
 	// SbuildUser is the unprivileged user the sbuild builder runs as when
 	// packyard runs as root ("packyard-sbuild" when empty).
 	SbuildUser string `yaml:"sbuild-user,omitempty"`

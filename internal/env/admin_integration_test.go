@@ -9,7 +9,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/packyard/packyard/internal/config"
 	"github.com/packyard/packyard/internal/env"
 	"github.com/packyard/packyard/internal/env/envtest"
 )
@@ -37,7 +39,7 @@ func TestShellIsThrowAway(t *testing.T) {
 }
 
 func TestKeptSession(t *testing.T) {
-	_, mgr, e := envtest.Env(t)
+	cfg, mgr, e := envtest.Env(t)
 	s, err := mgr.OpenSession(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
@@ -60,12 +62,52 @@ func TestKeptSession(t *testing.T) {
 	if err != nil || out.String() != "kept\n" {
 		t.Errorf("Shell(kept session) = %v, %q; want kept", err, out.String())
 	}
-	if err := mgr.RemoveKeptSession(s.ID); err != nil {
+	if k := keptSession(t, mgr, s.ID); k == nil || k.Open || k.Bytes == 0 || time.Since(k.KeptAt) > time.Hour {
+		t.Errorf("KeptSessions lists %+v for the closed kept session", k)
+	}
+
+	// Entered again (env shell --session): listed open, and neither
+	// removed by hand nor by build.kept-max-age.
+	again, err := mgr.OpenKeptSession(context.Background(), s.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(s.Dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("kept session dir remains after RemoveKeptSession: %v", err)
+	if k := keptSession(t, mgr, s.ID); k == nil || !k.Open {
+		t.Errorf("KeptSessions lists %+v for the entered kept session; want open", k)
 	}
+	if err := mgr.RemoveKeptSession(s.ID); err == nil {
+		t.Error("RemoveKeptSession removed an open session")
+	}
+	cfg.Build.KeptMaxAge = config.Duration(time.Nanosecond)
+	defer func() { cfg.Build.KeptMaxAge = 0 }()
+	if rep, err := mgr.GC(context.Background()); err != nil || len(rep.Kept) != 0 {
+		t.Errorf("GC with an entered kept session = %+v, %v; want it left alone", rep, err)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := mgr.GC(context.Background())
+	if err != nil || len(rep.Kept) != 1 || rep.Kept[0] != s.ID || rep.KeptBytes == 0 {
+		t.Errorf("GC with kept-max-age = %+v, %v; want %s removed", rep, err, s.ID)
+	}
+	if _, err := os.Stat(s.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("kept session dir remains after GC: %v", err)
+	}
+}
+
+// keptSession returns the kept session id as KeptSessions lists it.
+func keptSession(t *testing.T, mgr *env.Manager, id string) *env.KeptSession {
+	t.Helper()
+	kept, err := mgr.KeptSessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kept {
+		if k.ID == id {
+			return &k
+		}
+	}
+	return nil
 }
 
 func TestRemoveRefusesEnvironmentInUse(t *testing.T) {

@@ -92,13 +92,19 @@ type GCReport struct {
 	Partial []string `json:"partial"`
 	// Layers are the build-dependency layers collected (env/hash).
 	Layers []string `json:"layers"`
+	// Kept are the kept sessions removed for their age
+	// (build.kept-max-age), and KeptBytes their size in bytes.
+	Kept      []string `json:"kept"`
+	KeptBytes int64    `json:"kept_bytes"`
 }
 
 // GC cleans up after packyard processes that died without ending their
 // sessions (kill -9, power loss): it kills their registered processes,
 // detaches their mounts and removes their directories, and removes
 // half-made environments no create is working on. Sessions of live
-// packyard processes are left alone.
+// packyard processes are left alone, and so are kept sessions (build
+// --keep) until they are older than build.kept-max-age, when set, and not
+// open.
 func (m *Manager) GC(ctx context.Context) (*GCReport, error) {
 	rep := &GCReport{}
 	entries, err := os.ReadDir(m.SessionsDir())
@@ -113,6 +119,9 @@ func (m *Manager) GC(ctx context.Context) (*GCReport, error) {
 		if err := m.gcSession(filepath.Join(m.SessionsDir(), e.Name()), rep); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := m.collectKept(time.Duration(m.cfg.Build.KeptMaxAge), time.Now(), rep); err != nil {
+		errs = append(errs, err)
 	}
 	if err := m.gcPartialEnvs(rep); err != nil {
 		errs = append(errs, err)

@@ -61,6 +61,8 @@ type SessionRecord struct {
 	// and are not leftovers; Lowers lets them be mounted again.
 	Kept   bool     `json:"kept,omitempty"`
 	Lowers []string `json:"lowers,omitempty"`
+	// KeptAt is when the session was kept (build.kept-max-age counts from it).
+	KeptAt time.Time `json:"kept_at,omitzero"`
 }
 
 // SessionsDir returns the session registry directory of the workspace.
@@ -99,8 +101,15 @@ func (m *Manager) OpenSession(ctx context.Context, e *Env, layers ...string) (*S
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("registering session: %w", err)
 	}
+	inUse, err := lockShared(filepath.Join(dir, sessionLock))
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("registering session: %w", err)
+	}
+	s.locks = append(s.locks, inUse)
 	envLock, err := lockShared(filepath.Join(e.Dir, "use.lock"))
 	if err != nil {
+		inUse.Close()
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("locking environment for use: %w", err)
 	}
@@ -393,6 +402,7 @@ func (s *Session) writeRecord() error {
 func (s *Session) Keep() error {
 	s.record.Kept = true
 	s.record.Lowers = s.lowers
+	s.record.KeptAt = time.Now().UTC()
 	return s.writeRecord()
 }
 
@@ -402,40 +412,69 @@ func (m *Manager) OpenKeptSession(ctx context.Context, id string) (*Session, err
 		return nil, fmt.Errorf("session id %q is not valid", id)
 	}
 	dir := filepath.Join(m.SessionsDir(), id)
+	// Held while the session is open: gc does not collect it meanwhile.
+	inUse, err := lockShared(filepath.Join(dir, sessionLock))
+	if err != nil {
+		return nil, fmt.Errorf("opening kept session %s: %w (list them with 'packyard env kept')", id, err)
+	}
 	data, err := os.ReadFile(filepath.Join(dir, "session.json"))
 	if err != nil {
-		return nil, fmt.Errorf("opening kept session %s: %w", id, err)
+		inUse.Close()
+		return nil, fmt.Errorf("opening kept session %s: %w (list them with 'packyard env kept')", id, err)
 	}
 	var rec SessionRecord
 	if err := json.Unmarshal(data, &rec); err != nil || !rec.Kept || len(rec.Lowers) == 0 {
+		inUse.Close()
 		return nil, fmt.Errorf("session %s was not kept", id)
 	}
 	s := &Session{ID: id, Dir: dir, Root: filepath.Join(dir, "merged"), BuildDir: filepath.Join(dir, "build"),
 		runner: m.runner, ops: make(chan func()), done: make(chan struct{}), record: rec, lowers: rec.Lowers,
-		Env: &Env{Root: rec.Lowers[len(rec.Lowers)-1]}}
+		Env: &Env{Root: rec.Lowers[len(rec.Lowers)-1]}, locks: []*os.File{inUse}}
 	_ = m.removeAll(filepath.Join(dir, "work"))
 	if err := os.Mkdir(filepath.Join(dir, "work"), 0o755); err != nil {
+		inUse.Close()
 		return nil, fmt.Errorf("opening kept session: %w", err)
 	}
 	if err := s.start(m, rec.Lowers); err != nil {
+		inUse.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// RemoveKeptSession deletes a kept session's directory.
+// RemoveKeptSession deletes a kept session's directory. It refuses a
+// session that was not kept (a running build's) and one that is open (an
+// env shell in it).
 func (m *Manager) RemoveKeptSession(id string) error {
 	if id == "" || strings.ContainsAny(id, "/.") {
 		return fmt.Errorf("session id %q is not valid", id)
 	}
 	dir := filepath.Join(m.SessionsDir(), id)
+	rec, err := readSessionRecord(dir)
+	if err != nil {
+		return fmt.Errorf("removing session %s: %w (list the kept ones with 'packyard env kept')", id, err)
+	}
+	if !rec.Kept {
+		return fmt.Errorf("session %s was not kept: it belongs to a build or shell, and ends with it", id)
+	}
+	lock, ok := tryLockFile(filepath.Join(dir, sessionLock))
+	if !ok {
+		return fmt.Errorf("session %s is open (an env shell is in it); leave it first", id)
+	}
+	defer lock.Close()
+	return m.removeKept(dir)
+}
+
+// removeKept detaches what is still mounted below a kept session's
+// directory and removes the directory.
+func (m *Manager) removeKept(dir string) error {
 	if mounts, err := mountsBelow(dir); err == nil {
 		for _, mp := range mounts {
 			_ = m.unmountLeftover(mp)
 		}
 	}
 	if err := m.removeAll(dir); err != nil {
-		return fmt.Errorf("removing session %s: %w", id, err)
+		return fmt.Errorf("removing session %s: %w", filepath.Base(dir), err)
 	}
 	return nil
 }
