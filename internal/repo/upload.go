@@ -247,7 +247,7 @@ func readControlFile(p string) (stanza, error) {
 func (c *collector) collect(files []string) (*upload, error) {
 	parts := make([]*upload, len(files))
 	errs := make([]error, len(files))
-	workers := collectWorkers()
+	workers := min(collectWorkers(), len(files))
 	next := make(chan int)
 	if c.components != nil {
 		c.dirs = make(chan string, 64)
