@@ -27,10 +27,9 @@ type KeptBuild struct {
 // KeptBuilds lists the kept build directories, oldest first. As root, a
 // workspace whose sbuild user does not exist yet has none.
 func (s *Sbuild) KeptBuilds() ([]KeptBuild, error) {
-	out := []KeptBuild{}
 	u, err := s.existingUser()
 	if err != nil || u == nil {
-		return out, err
+		return []KeptBuild{}, err
 	}
 	return keptBuildsIn(s.places(u).Builds), nil
 }
@@ -75,14 +74,9 @@ func (s *Sbuild) removeKeptBuildIn(builds, name string) error {
 	if _, err := os.Stat(filepath.Join(dir, keptMark)); err != nil {
 		return fmt.Errorf("sbuild build %s: %w", name, ErrNotKept)
 	}
-	lock, err := lockWork(dir)
-	if err != nil {
+	_, err := s.removeBuildDir(dir)
+	if errors.Is(err, errBuildHeld) {
 		return fmt.Errorf("sbuild build %s is in use: %w", name, err)
 	}
-	defer lock.Close()
-	s.removeWork(dir)
-	if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing sbuild build directory %s: it is still there (see the log)", dir)
-	}
-	return nil
+	return err
 }

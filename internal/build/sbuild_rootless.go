@@ -262,21 +262,35 @@ func (s *Sbuild) sweepBuilds(builds string, age, keptAge time.Duration) (staleBu
 	}{{sel.stale, &removed.stale, "a left-over"}, {sel.kept, &removed.kept, "a kept"}} {
 		for _, name := range set.names {
 			dir := filepath.Join(builds, name)
-			lock, err := lockWork(dir)
+			size, err := s.removeBuildDir(dir)
 			if err != nil {
 				continue
 			}
-			s.Logger.Info("removing "+set.what+" sbuild build directory", "dir", dir)
-			size := env.DiskUsage(dir)
-			s.removeWork(dir)
-			lock.Close()
-			if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-				*set.into = append(*set.into, name)
-				freed += size
-			}
+			s.Logger.Info("removed "+set.what+" sbuild build directory", "dir", dir)
+			*set.into = append(*set.into, name)
+			freed += size
 		}
 	}
 	return removed, freed
+}
+
+// errBuildHeld is removeBuildDir's refusal of a directory a build holds.
+var errBuildHeld = errors.New("a build holds it")
+
+// removeBuildDir removes the build directory dir unless a build holds it
+// (lockWork: errBuildHeld), and returns the bytes freed.
+func (s *Sbuild) removeBuildDir(dir string) (int64, error) {
+	lock, err := lockWork(dir)
+	if err != nil {
+		return 0, fmt.Errorf("%w (%v)", errBuildHeld, err)
+	}
+	defer lock.Close()
+	size := env.DiskUsage(dir)
+	s.removeWork(dir)
+	if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("removing sbuild build directory %s: it is still there (see the log)", dir)
+	}
+	return size, nil
 }
 
 // listBuildDirs reads the build directories below builds.

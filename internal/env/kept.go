@@ -114,14 +114,10 @@ func (m *Manager) collectKept(maxAge time.Duration, now time.Time, rep *GCReport
 			continue
 		}
 		dir := filepath.Join(m.SessionsDir(), k.ID)
-		lock, ok := tryLockFile(filepath.Join(dir, sessionLock))
-		if !ok {
-			continue // entered since it was listed
-		}
 		k.Bytes = DiskUsage(dir)
-		err := m.removeKept(dir)
-		lock.Close()
-		if err != nil {
+		if err := m.removeKept(dir); errors.Is(err, errSessionOpen) {
+			continue // entered since it was listed
+		} else if err != nil {
 			errs = append(errs, err)
 			continue
 		}

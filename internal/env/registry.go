@@ -3,7 +3,6 @@ package env
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -137,11 +136,7 @@ func (m *Manager) GC(ctx context.Context) (*GCReport, error) {
 }
 
 func (m *Manager) gcSession(dir string, rep *GCReport) error {
-	var rec SessionRecord
-	data, err := os.ReadFile(filepath.Join(dir, "session.json"))
-	if err == nil {
-		err = json.Unmarshal(data, &rec)
-	}
+	rec, err := readSessionRecord(dir)
 	if err == nil && (rec.Kept || alive(rec.PID, rec.StartTime)) {
 		return nil
 	}

@@ -417,13 +417,12 @@ func (m *Manager) OpenKeptSession(ctx context.Context, id string) (*Session, err
 	if err != nil {
 		return nil, fmt.Errorf("opening kept session %s: %w (list them with 'packyard env kept')", id, err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "session.json"))
+	rec, err := readSessionRecord(dir)
 	if err != nil {
 		inUse.Close()
 		return nil, fmt.Errorf("opening kept session %s: %w (list them with 'packyard env kept')", id, err)
 	}
-	var rec SessionRecord
-	if err := json.Unmarshal(data, &rec); err != nil || !rec.Kept || len(rec.Lowers) == 0 {
+	if !rec.Kept || len(rec.Lowers) == 0 {
 		inUse.Close()
 		return nil, fmt.Errorf("session %s was not kept", id)
 	}
@@ -457,17 +456,25 @@ func (m *Manager) RemoveKeptSession(id string) error {
 	if !rec.Kept {
 		return fmt.Errorf("session %s was not kept: it belongs to a build or shell, and ends with it", id)
 	}
-	lock, ok := tryLockFile(filepath.Join(dir, sessionLock))
-	if !ok {
+	err = m.removeKept(dir)
+	if errors.Is(err, errSessionOpen) {
 		return fmt.Errorf("session %s is open (an env shell is in it); leave it first", id)
 	}
-	defer lock.Close()
-	return m.removeKept(dir)
+	return err
 }
 
-// removeKept detaches what is still mounted below a kept session's
-// directory and removes the directory.
+// errSessionOpen is removeKept's refusal of a session an env shell is in.
+var errSessionOpen = errors.New("session is open")
+
+// removeKept removes a kept session's directory under an exclusive lock on
+// its session.lock (errSessionOpen when an open session holds it),
+// detaching what is still mounted below it first.
 func (m *Manager) removeKept(dir string) error {
+	lock, ok := tryLockFile(filepath.Join(dir, sessionLock))
+	if !ok {
+		return errSessionOpen
+	}
+	defer lock.Close()
 	if mounts, err := mountsBelow(dir); err == nil {
 		for _, mp := range mounts {
 			_ = m.unmountLeftover(mp)

@@ -188,19 +188,7 @@ func controlFromTarReader(name string, tr io.Reader) (stanza, error) {
 
 func listTar(ctx context.Context, rn *run.Runner, name string, r io.Reader, files *[]string) error {
 	if path.Ext(name) == ".xz" && rn != nil {
-		pr, pw := io.Pipe()
-		errc := make(chan error, 1)
-		go func() {
-			err := rn.Run(ctx, run.Cmd{Args: []string{"xz", "-dc", "-T1"}, Stdin: r, Stdout: pw})
-			pw.CloseWithError(err)
-			errc <- err
-		}()
-		err := tarNames(name, pr, files)
-		io.Copy(io.Discard, pr) // let xz finish: tar padding follows the last header
-		if xerr := <-errc; err == nil && xerr != nil {
-			err = fmt.Errorf("%s: %w", name, xerr)
-		}
-		return err
+		return listTarXZ(ctx, rn, name, r, false, files)
 	}
 	tr, done, err := decompressor(name, r)
 	if err != nil {

@@ -42,46 +42,86 @@ func xzBlocks(stream []byte) (blocks [][]byte, sizes []uint64, check byte, err e
 	if cs < 0 {
 		return nil, nil, 0, errors.New("xz: unsupported check type")
 	}
-	footer := stream[len(stream)-12:]
-	backward := (int(binary.LittleEndian.Uint32(footer[4:8])) + 1) * 4
-	idx := len(stream) - 12 - backward
-	if idx < 12 || idx > len(stream)-12 {
-		return nil, nil, 0, errors.New("xz: bad backward size")
+	idx, recs, err := xzIndexAt(bytes.NewReader(stream), int64(len(stream)))
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	r := bytes.NewReader(stream[idx:])
-	if b, _ := r.ReadByte(); b != 0 {
-		return nil, nil, 0, errors.New("xz: bad index indicator")
-	}
-	n, err := binary.ReadUvarint(r)
-	if err != nil || n > uint64(idx) {
-		return nil, nil, 0, errors.New("xz: bad index")
-	}
-	at := 12
-	for i := uint64(0); i < n; i++ {
-		unpadded, err := binary.ReadUvarint(r)
-		if err != nil || unpadded < uint64(cs) || unpadded > uint64(idx-at) {
-			return nil, nil, 0, errors.New("xz: bad index record")
-		}
-		size, err := binary.ReadUvarint(r)
-		if err != nil {
-			return nil, nil, 0, errors.New("xz: bad index record")
-		}
+	at := int64(12)
+	for _, rec := range recs {
 		// In the stream the block padding sits between the compressed
 		// data and the check field (xz format 1.0.4, section 3.3): drop
 		// it here, and xzAssembler.block puts it back in the same place.
-		body := int(unpadded) - cs
+		body := rec.unpadded - int64(cs)
 		padded := body + (4-body%4)%4
-		if at+padded+cs > idx {
+		if at+padded+int64(cs) > idx {
 			return nil, nil, 0, errors.New("xz: block overruns index")
 		}
-		blocks = append(blocks, append(append([]byte{}, stream[at:at+body]...), stream[at+padded:at+padded+cs]...))
-		sizes = append(sizes, size)
-		at += padded + cs
+		blocks = append(blocks, append(append([]byte{}, stream[at:at+body]...), stream[at+padded:at+padded+int64(cs)]...))
+		sizes = append(sizes, rec.uncompressed)
+		at += padded + int64(cs)
 	}
 	if at != idx {
 		return nil, nil, 0, errors.New("xz: blocks and index disagree")
 	}
 	return blocks, sizes, check, nil
+}
+
+// xzIndexRecord is one record of an xz stream's index: a block's unpadded
+// size (header, compressed data and check, without padding) and its
+// uncompressed size, in bytes.
+type xzIndexRecord struct {
+	unpadded     int64
+	uncompressed uint64
+}
+
+// xzIndexAt reads the footer and index of the xz stream that ends at
+// offset end of r (xz file format 1.0.4, sections 2.1.2 and 4), and
+// returns the index's offset in r and its records. Only the footer and
+// the index are read.
+func xzIndexAt(r io.ReaderAt, end int64) (idx int64, recs []xzIndexRecord, err error) {
+	if end < 32 {
+		return 0, nil, errors.New("xz: too short")
+	}
+	footer := make([]byte, 12)
+	if _, err := r.ReadAt(footer, end-12); err != nil {
+		return 0, nil, err
+	}
+	if !bytes.Equal(footer[10:], []byte("YZ")) {
+		return 0, nil, errors.New("xz: no stream footer")
+	}
+	cs := xzCheckSize(footer[9])
+	if cs < 0 {
+		return 0, nil, errors.New("xz: unsupported check type")
+	}
+	backward := (int64(binary.LittleEndian.Uint32(footer[4:8])) + 1) * 4
+	idx = end - 12 - backward
+	if idx < 12 || backward > 1<<24 {
+		return 0, nil, errors.New("xz: bad backward size")
+	}
+	index := make([]byte, backward)
+	if _, err := r.ReadAt(index, idx); err != nil {
+		return 0, nil, err
+	}
+	ir := bytes.NewReader(index)
+	if b, _ := ir.ReadByte(); b != 0 {
+		return 0, nil, errors.New("xz: bad index indicator")
+	}
+	n, err := binary.ReadUvarint(ir)
+	if err != nil || n > uint64(backward) {
+		return 0, nil, errors.New("xz: bad index")
+	}
+	for i := uint64(0); i < n; i++ {
+		unpadded, err := binary.ReadUvarint(ir)
+		if err != nil || unpadded < uint64(cs) || unpadded > uint64(idx) {
+			return 0, nil, errors.New("xz: bad index record")
+		}
+		size, err := binary.ReadUvarint(ir)
+		if err != nil {
+			return 0, nil, errors.New("xz: bad index record")
+		}
+		recs = append(recs, xzIndexRecord{int64(unpadded), size})
+	}
+	return idx, recs, nil
 }
 
 // xzCheckSize is the size of a block's check field for a stream's check
