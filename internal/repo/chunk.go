@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/packyard/packyard/internal/run"
 )
@@ -125,18 +126,13 @@ func (s chunkStore) lookup(text []byte, first string, count int) chunkRef {
 	return ref
 }
 
-// put stores text, a new chunk of reference ref (lookup), and returns ref
-// with its xz block size. xzOf returns text's xz block, waiting for it to
-// be made elsewhere (xzBlocksOf) while put makes the gzip member, or nil to
-// have put make it.
-func (s chunkStore) put(ref chunkRef, text []byte, xzOf func() []byte, ss *syncSet) (chunkRef, error) {
+// put stores text, a new chunk of reference ref (lookup), with its gzip
+// member gz and xz block xzb (made here when nil), and returns ref with its
+// xz block size.
+func (s chunkStore) put(ref chunkRef, text, gz, xzb []byte, ss *syncSet) (chunkRef, error) {
 	sha := ref.SHA256
-	gz, err := gzCompress(text)
-	if err != nil {
-		return ref, err
-	}
-	xzb := xzOf()
 	if xzb == nil {
+		var err error
 		if xzb, err = xzBlockOf(text); err != nil {
 			return ref, err
 		}
@@ -401,10 +397,10 @@ func (w *workIndex) cut(recs []record) ([]chunkRef, error) {
 	return out, nil
 }
 
-// putNew stores the texts whose references (lookup) are not stored yet,
-// in parallel, and completes their references. Chunks stored already are
-// kept; xz(1) compresses the new ones while the workers make their gzip
-// members.
+// putNew stores the texts whose references (lookup) are not stored yet
+// and completes their references; chunks stored already are kept. xz(1)
+// compresses the new texts while the gzip members are made, all of them,
+// in parallel; then the chunks are written, also in parallel.
 func (s chunkStore) putNew(refs []chunkRef, texts [][]byte, ss *syncSet) error {
 	var fresh []int
 	var todo [][]byte
@@ -414,35 +410,45 @@ func (s chunkStore) putNew(refs []chunkRef, texts [][]byte, ss *syncSet) error {
 			todo = append(todo, texts[i])
 		}
 	}
+	if len(fresh) == 0 {
+		return nil
+	}
 	var xzbs [][]byte
 	xzDone := make(chan struct{})
 	go func() { defer close(xzDone); xzbs = s.xzBlocksOf(todo) }()
+	gzs := make([][]byte, len(fresh))
 	errs := make([]error, len(fresh))
-	next := make(chan int)
+	eachParallel(len(fresh), func(n int) { gzs[n], errs[n] = gzCompress(todo[n]) })
+	<-xzDone
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	eachParallel(len(fresh), func(n int) {
+		var xzb []byte
+		if xzbs != nil {
+			xzb = xzbs[n]
+		}
+		i := fresh[n]
+		refs[i], errs[n] = s.put(refs[i], texts[i], gzs[n], xzb, ss)
+	})
+	return errors.Join(errs...)
+}
+
+// eachParallel calls fn(0) ... fn(n-1) on up to GOMAXPROCS goroutines and
+// returns when all calls have.
+func eachParallel(n int, fn func(i int)) {
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for k := 0; k < runtime.GOMAXPROCS(0) && k < len(fresh); k++ {
+	for k := 0; k < runtime.GOMAXPROCS(0) && k < n; k++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := range next {
-				xzOf := func() []byte {
-					if <-xzDone; xzbs == nil {
-						return nil
-					}
-					return xzbs[n]
-				}
-				i := fresh[n]
-				refs[i], errs[n] = s.put(refs[i], texts[i], xzOf, ss)
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
 			}
 		}()
 	}
-	for n := range fresh {
-		next <- n
-	}
-	close(next)
 	wg.Wait()
-	<-xzDone
-	return errors.Join(errs...)
 }
 
 // fillXZ sets the xz block size of chunk references that lack it (written

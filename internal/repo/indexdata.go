@@ -57,11 +57,18 @@ func sourceStanza(s *sourceItem, dir string) stanza {
 // xzCheck is the integrity check of every xz block we write (CRC64).
 const xzCheck = 0x04
 
-// gzWriters keeps gzip writers for reuse (Reset): a new writer at
-// BestCompression allocates and clears about 1 MiB of state, a third of the
-// cost of compressing a 64 KiB chunk. (A valid level cannot fail.)
+// gzLevel is the gzip level of index chunks: gzip's and zlib's default.
+// apt fetches the .xz form whenever a Release lists it, so the .gz form is
+// a fallback; level 9 makes it about 3% smaller for three times the CPU
+// (1.26 MB of Packages text in 64 KiB chunks: 412 KB in 53 ms against
+// 424 KB in 18 ms).
+const gzLevel = gzip.DefaultCompression
+
+// gzWriters keeps gzip writers for reuse (Reset): a new writer allocates
+// and clears about 1 MiB of state, a third of the cost of compressing a
+// 64 KiB chunk. (A valid level cannot fail.)
 var gzWriters = newFreeList(8, func() *gzip.Writer {
-	zw, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(nil, gzLevel)
 	return zw
 })
 

@@ -343,30 +343,49 @@ func (u *upload) poolItems() []poolItem {
 
 // checkPool refuses an upload that would change a published pool file
 // (*ConflictError naming the first); .changes and .buildinfo records are
-// exempt, as the build they record may differ in time stamps only.
+// exempt, as the build they record may differ in time stamps only. Files
+// are checked in parallel.
 func (r *Repo) checkPool(u *upload) error {
-	for _, it := range u.poolItems() {
-		if it.Record {
+	items := u.poolItems()
+	errs := make([]error, len(items))
+	eachParallel(len(items), func(i int) {
+		if !items[i].Record {
+			errs[i] = r.pool.check(items[i].Rel, items[i].In.Sum)
+		}
+	})
+	for i, err := range errs {
+		if err == nil {
 			continue
 		}
-		if err := r.pool.check(it.Rel, it.In.Sum); err != nil {
-			var ce *ConflictError
-			if errors.As(err, &ce) {
-				ce.Package, ce.Version = it.Package, it.Version
-				return err
-			}
-			return publishErr("checking pool", err)
+		var ce *ConflictError
+		if errors.As(err, &ce) {
+			ce.Package, ce.Version = items[i].Package, items[i].Version
+			return err
 		}
+		return publishErr("checking pool", err)
 	}
 	return nil
 }
 
-// linkPool presents every file of u in the pool.
+// linkPool presents every file of u in the pool: in parallel, except
+// files whose pool path appears more than once in u, which are linked one
+// after another in u's order (the last one stays, as before).
 func (r *Repo) linkPool(u *upload, ss *syncSet) error {
-	for _, it := range u.poolItems() {
-		if err := r.pool.link(it.Rel, it.In.Sum, ss); err != nil {
-			return err
+	items := u.poolItems()
+	seen := make(map[string]int, len(items))
+	for _, it := range items {
+		seen[it.Rel]++
+	}
+	errs := make([]error, len(items))
+	eachParallel(len(items), func(i int) {
+		if seen[items[i].Rel] == 1 {
+			errs[i] = r.pool.link(items[i].Rel, items[i].In.Sum, ss)
+		}
+	})
+	for i, it := range items {
+		if seen[it.Rel] > 1 && errs[i] == nil {
+			errs[i] = r.pool.link(it.Rel, it.In.Sum, ss)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

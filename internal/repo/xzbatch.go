@@ -9,11 +9,26 @@ import (
 	"github.com/packyard/packyard/internal/run"
 )
 
-// xzBatchArgs are xz(1)'s options for index chunks: preset 1 (a 1 MiB
-// dictionary and the fast match finder: chunks are 64 KiB, and higher
-// presets shrink them by 2-3% at two to six times the CPU), CRC64 as
-// Debian's archive uses, all cores.
-var xzBatchArgs = []string{"xz", "-1", "-T0", "--check=crc64", "--stdout", "--quiet"}
+// xzBatchArgs are xz(1)'s options for index chunks, besides the filter
+// (xzBatchFilter): CRC64 as Debian's archive uses, all cores.
+var xzBatchArgs = []string{"xz", "-T0", "--check=crc64", "--stdout", "--quiet"}
+
+// xzBatchFilter returns the LZMA2 options for blocks of at most largest
+// bytes: preset 1 (the fast match finder: chunks are 64 KiB, and higher
+// presets shrink them by 2-3% at two to six times the CPU), with a
+// dictionary no larger than the largest block instead of preset 1's 1 MiB.
+// Every block starts with an empty dictionary, so a larger one cannot find
+// more matches, but its match-finder tables are cleared for every block:
+// for 1.26 MB of Packages text in 64 KiB blocks that took 0.12 s of CPU and
+// 0.09 s on two cores, against 0.10 s and 0.06 s with 128 KiB, for 172
+// more bytes of output.
+func xzBatchFilter(largest int) string {
+	dict := 64 << 10
+	for dict < largest && dict < 1<<20 {
+		dict <<= 1
+	}
+	return "--lzma2=preset=1,dict=" + strconv.Itoa(dict)
+}
 
 // xzBlocksOf compresses texts in one run of xz(1) (liblzma, every core) as
 // the blocks of one stream, one block per text (--block-list), and returns
@@ -39,7 +54,7 @@ func (s chunkStore) xzBlocksOf(texts [][]byte) [][]byte {
 		in = append(in, t...)
 	}
 	var out bytes.Buffer
-	args := append(append([]string{}, xzBatchArgs...),
+	args := append(append([]string{}, xzBatchArgs...), xzBatchFilter(largest),
 		"--block-size="+strconv.Itoa(largest), "--block-list="+strings.Join(sizes, ","))
 	// A short run over data in memory: killing packyard closes its pipes.
 	if err := s.runner.Run(context.Background(), run.Cmd{Args: args, Stdin: bytes.NewReader(in), Stdout: &out}); err != nil {
