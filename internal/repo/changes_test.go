@@ -140,3 +140,35 @@ func TestRebuildSameVersion(t *testing.T) {
 		t.Errorf("refused rebuild changed Release")
 	}
 }
+
+// TestAddSamePoolPathTwice: two different files with one pool path in one
+// add (pool links are made in parallel, these one after another): the last
+// one is published, and the pool file is the one Packages lists.
+func TestAddSamePoolPathTwice(t *testing.T) {
+	r, _ := newTestRepo(t)
+	ctx := context.Background()
+	first := writeTestDeb(t, t.TempDir(), "alpha", "1.0", "amd64", "")
+	last := writeTestDeb(t, t.TempDir(), "alpha", "1.0", "amd64", "Depends: other\n")
+	var ins []string
+	for i := 0; i < 20; i++ {
+		ins = append(ins, writeTestDeb(t, t.TempDir(), fmt.Sprintf("filler%02d", i), "1.0", "amd64", ""))
+	}
+	if _, err := r.Add(ctx, testDist, append(append(ins, first), last)...); err != nil {
+		t.Fatal(err)
+	}
+	want, err := sumFile(last)
+	must(t, err)
+	got, err := sumFile(filepath.Join(r.Root(), "pool/main/a/alpha/alpha_1.0_amd64.deb"))
+	must(t, err)
+	if got.SHA256 != want.SHA256 {
+		t.Errorf("pool holds %s; want the last file given, %s", got.SHA256, want.SHA256)
+	}
+	if packages := readPublished(t, r, "main/binary-amd64/Packages"); !strings.Contains(packages, "SHA256: "+want.SHA256) {
+		t.Errorf("Packages does not list the last file's SHA256 %s", want.SHA256)
+	}
+	rep, err := r.Check(ctx)
+	must(t, err)
+	if len(rep.Problems) != 0 {
+		t.Errorf("check: %v", rep.Problems)
+	}
+}

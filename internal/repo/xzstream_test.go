@@ -197,3 +197,20 @@ func TestXZBlocksOfBadProgram(t *testing.T) {
 		}
 	}
 }
+
+// TestXZBatchFilter: the dictionary covers the largest block (a power of
+// two from 64 KiB) and never exceeds preset 1's 1 MiB.
+func TestXZBatchFilter(t *testing.T) {
+	for largest, want := range map[int]string{
+		1:       "--lzma2=preset=1,dict=65536",
+		65536:   "--lzma2=preset=1,dict=65536",
+		65537:   "--lzma2=preset=1,dict=131072",
+		200000:  "--lzma2=preset=1,dict=262144",
+		1 << 20: "--lzma2=preset=1,dict=1048576",
+		5 << 20: "--lzma2=preset=1,dict=1048576",
+	} {
+		if got := xzBatchFilter(largest); got != want {
+			t.Errorf("xzBatchFilter(%d) = %s; want %s", largest, got, want)
+		}
+	}
+}
