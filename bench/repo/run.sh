@@ -59,18 +59,25 @@ sum2() { echo "$1 $2" | awk '{printf "%.3f %.3f\n", $1+$3, $2+$4}'; }
 # thousands of files would slow down every tool's next run (mkdir and
 # create then scan past them).
 fresh() { mktemp -d "$work/$1.XXXXXX"; }
+# settle: before each tool's timed part, write back (untimed) what the
+# tools before it left dirty. Otherwise the kernel writes back the previous
+# tool's 232 MB of copies during the next tool's timing: a 0.6 s run pays
+# for nearly all of it, a 6 s run for a tenth.
+settle() { sync; }
 packyard() { # packyard CONTENTS [LINK]
   local ws
   ws=$(fresh py)
   # The empty repository and its key are made first, untimed, as aptly's
   # repo create and reprepro's conf/distributions are.
   "$br" init -workspace "$ws" >/dev/null
+  settle
   t "$br" add -contents="$1" -link="${2:-false}" -workspace "$ws" "$debs"
 }
 reprepro_run() {
   local rp a b
   rp=$(fresh rp); mkdir -p "$rp/conf"
   printf 'Codename: bookworm\nArchitectures: amd64\nComponents: main\nSignWith: %s\n' "$key" >"$rp/conf/distributions"
+  settle
   a=$(t reprepro -b "$rp" --export=never includedeb bookworm "$debs"/*.deb)
   b=$(t reprepro -b "$rp" export bookworm)
   sum2 "$a" "$b"
@@ -81,6 +88,7 @@ aptly_run() { # aptly EXTRA-PUBLISH-FLAGS
   printf '{"rootDir": "%s", "gpgProvider": "gpg", "architectures": ["amd64"]}\n' "$ap/root" >"$ap/aptly.conf"
   local A=(aptly -config="$ap/aptly.conf")
   "${A[@]}" repo create -distribution=bookworm -component=main bench >/dev/null
+  settle
   a=$(t "${A[@]}" repo add bench "$debs")
   b=$(t "${A[@]}" publish repo -batch -gpg-key="$key" $1 bench)
   sum2 "$a" "$b"
