@@ -84,13 +84,26 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 		wg.Wait()
 		return len(p), nil
 	}
-	for _, x := range []hashState{h.md5, h.sha1, h.sha256, h.sha512} {
-		if x != nil {
-			x.Write(p)
+	// Each piece goes through every hash while it is still in the CPU's
+	// cache (see hashStep).
+	n := len(p)
+	for len(p) > 0 {
+		piece := p[:min(len(p), hashStep)]
+		for _, x := range []hashState{h.md5, h.sha1, h.sha256, h.sha512} {
+			if x != nil {
+				x.Write(piece)
+			}
 		}
+		p = p[len(piece):]
 	}
-	return len(p), nil
+	return n, nil
 }
+
+// hashStep is how much a hashWriter gives each hash at a time. Hashing
+// 232 MB of .debs with MD5 and SHA256 took 6-10% less CPU in 32 KiB steps
+// through a 256 KiB buffer than in 1 MiB ones (the second hash read the
+// buffer back from memory instead of the cache).
+const hashStep = 32 << 10
 
 // states returns the marshaled states of the hashes (md5, sha1, sha256,
 // sha512; empty for unused ones).
@@ -207,7 +220,7 @@ const headSize = 128 << 10
 var headBuffers = newFreeList(16, func() *[]byte { b := make([]byte, 0, headSize); return &b })
 
 // copyBuffers recycles the buffers files are copied and hashed through.
-var copyBuffers = newFreeList(16, func() []byte { return make([]byte, 1<<20) })
+var copyBuffers = newFreeList(16, func() []byte { return make([]byte, 256<<10) })
 
 // pool is the content-addressed store under .packyard/store/sha256 and its
 // presentation in the Debian pool layout under pool/.
