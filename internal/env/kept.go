@@ -114,13 +114,14 @@ func (m *Manager) collectKept(maxAge time.Duration, now time.Time, rep *GCReport
 			continue
 		}
 		dir := filepath.Join(m.SessionsDir(), k.ID)
-		k.Bytes = DiskUsage(dir)
-		if err := m.removeKept(dir); errors.Is(err, errSessionOpen) {
+		size, err := m.removeKept(dir)
+		if errors.Is(err, errSessionOpen) {
 			continue // entered since it was listed
 		} else if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		k.Bytes = size
 		m.logger.Info("removed a kept session", "session", k.ID, "kept_at", k.KeptAt, "bytes", k.Bytes)
 		rep.Kept = append(rep.Kept, k.ID)
 		rep.KeptBytes += k.Bytes

@@ -456,7 +456,7 @@ func (m *Manager) RemoveKeptSession(id string) error {
 	if !rec.Kept {
 		return fmt.Errorf("session %s was not kept: it belongs to a build or shell, and ends with it", id)
 	}
-	err = m.removeKept(dir)
+	_, err = m.removeKept(dir)
 	if errors.Is(err, errSessionOpen) {
 		return fmt.Errorf("session %s is open (an env shell is in it); leave it first", id)
 	}
@@ -468,20 +468,22 @@ var errSessionOpen = errors.New("session is open")
 
 // removeKept removes a kept session's directory under an exclusive lock on
 // its session.lock (errSessionOpen when an open session holds it),
-// detaching what is still mounted below it first.
-func (m *Manager) removeKept(dir string) error {
+// detaching what is still mounted below it first, and returns its size in
+// bytes, measured under the lock.
+func (m *Manager) removeKept(dir string) (int64, error) {
 	lock, ok := tryLockFile(filepath.Join(dir, sessionLock))
 	if !ok {
-		return errSessionOpen
+		return 0, errSessionOpen
 	}
 	defer lock.Close()
+	size := DiskUsage(dir)
 	if mounts, err := mountsBelow(dir); err == nil {
 		for _, mp := range mounts {
 			_ = m.unmountLeftover(mp)
 		}
 	}
 	if err := m.removeAll(dir); err != nil {
-		return fmt.Errorf("removing session %s: %w", filepath.Base(dir), err)
+		return 0, fmt.Errorf("removing session %s: %w", filepath.Base(dir), err)
 	}
-	return nil
+	return size, nil
 }

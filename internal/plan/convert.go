@@ -1,5 +1,7 @@
 package plan
 
+import "github.com/packyard/packyard/internal/parallel"
+
 // BinaryPackages converts Packages paragraphs (for example a pantry index's
 // deb822 paragraphs) to binary packages on all CPUs, keeping their order.
 // It fails on the first paragraph NewBinaryPackage rejects.
@@ -16,7 +18,7 @@ func SourcePackages[F Fields](paragraphs []F) ([]*SourcePackage, error) {
 
 func convertAll[F Fields, T any](in []F, conv func(Fields) (T, error)) ([]T, error) {
 	out := make([]T, len(in))
-	err := forEachParallel(len(in), func(i int) error {
+	err := parallel.For(len(in), 1024, func(i int) error {
 		v, err := conv(in[i])
 		out[i] = v
 		return err

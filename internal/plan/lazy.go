@@ -2,6 +2,8 @@ package plan
 
 import (
 	"sync"
+
+	"github.com/packyard/packyard/internal/parallel"
 )
 
 // lazyRelations holds the values of relation fields (binaryRelations or
@@ -93,7 +95,7 @@ func completeAll(layers [][]*BinaryPackage) {
 	if len(todo) == 0 {
 		return
 	}
-	forEachParallel(len(todo), func(i int) error { todo[i].complete(); return nil })
+	parallel.For(len(todo), 1024, func(i int) error { todo[i].complete(); return nil })
 }
 
 // unreadable is BinaryPackage.unreadable for sources.

@@ -6,6 +6,7 @@ import (
 
 	"pault.ag/go/debian/version"
 
+	"github.com/packyard/packyard/internal/parallel"
 	"github.com/packyard/packyard/internal/plan/solver"
 )
 
@@ -206,7 +207,7 @@ func (u *Universe) compile() {
 		conflicts []int32
 	}
 	out := make([]compiled, n)
-	forEachParallel(int(n), func(id int) error {
+	parallel.For(int(n), 1024, func(id int) error {
 		pkg := u.Packages[id]
 		var c compiled
 		for _, dep := range []*Dependency{&pkg.PreDepends, &pkg.Depends} {

@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
-	"sync"
-	"sync/atomic"
 
+	"github.com/packyard/packyard/internal/parallel"
 	"github.com/packyard/packyard/internal/run"
 )
 
@@ -418,37 +416,21 @@ func (s chunkStore) putNew(refs []chunkRef, texts [][]byte, ss *syncSet) error {
 	go func() { defer close(xzDone); xzbs = s.xzBlocksOf(todo) }()
 	gzs := make([][]byte, len(fresh))
 	errs := make([]error, len(fresh))
-	eachParallel(len(fresh), func(n int) { gzs[n], errs[n] = gzCompress(todo[n]) })
+	parallel.For(len(fresh), 1, func(n int) error { gzs[n], errs[n] = gzCompress(todo[n]); return nil })
 	<-xzDone
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	eachParallel(len(fresh), func(n int) {
+	parallel.For(len(fresh), 1, func(n int) error {
 		var xzb []byte
 		if xzbs != nil {
 			xzb = xzbs[n]
 		}
 		i := fresh[n]
 		refs[i], errs[n] = s.put(refs[i], texts[i], gzs[n], xzb, ss)
+		return nil
 	})
 	return errors.Join(errs...)
-}
-
-// eachParallel calls fn(0) ... fn(n-1) on up to GOMAXPROCS goroutines and
-// returns when all calls have.
-func eachParallel(n int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for k := 0; k < runtime.GOMAXPROCS(0) && k < n; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // fillXZ sets the xz block size of chunk references that lack it (written

@@ -89,11 +89,7 @@ func gzCompress(data []byte) ([]byte, error) {
 func xzCompress(data []byte) ([]byte, error) {
 	var x bytes.Buffer
 	// A dictionary no larger than the input saves allocating 8 MiB per chunk.
-	dict := 1 << 16
-	for dict < len(data) && dict < 8<<20 {
-		dict <<= 1
-	}
-	xw, err := xz.WriterConfig{CheckSum: xz.CRC64, BlockSize: 1 << 40, DictCap: dict}.NewWriter(&x)
+	xw, err := xz.WriterConfig{CheckSum: xz.CRC64, BlockSize: 1 << 40, DictCap: xzDictSize(len(data), 8<<20)}.NewWriter(&x)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packyard/packyard/internal/config"
+	"github.com/packyard/packyard/internal/parallel"
 	"github.com/packyard/packyard/internal/run"
 )
 
@@ -348,10 +349,11 @@ func (u *upload) poolItems() []poolItem {
 func (r *Repo) checkPool(u *upload) error {
 	items := u.poolItems()
 	errs := make([]error, len(items))
-	eachParallel(len(items), func(i int) {
+	parallel.For(len(items), 1, func(i int) error {
 		if !items[i].Record {
 			errs[i] = r.pool.check(items[i].Rel, items[i].In.Sum)
 		}
+		return nil
 	})
 	for i, err := range errs {
 		if err == nil {
@@ -377,10 +379,11 @@ func (r *Repo) linkPool(u *upload, ss *syncSet) error {
 		seen[it.Rel]++
 	}
 	errs := make([]error, len(items))
-	eachParallel(len(items), func(i int) {
+	parallel.For(len(items), 1, func(i int) error {
 		if seen[items[i].Rel] == 1 {
 			errs[i] = r.pool.link(items[i].Rel, items[i].In.Sum, ss)
 		}
+		return nil
 	})
 	for i, it := range items {
 		if seen[it.Rel] > 1 && errs[i] == nil {
