@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -165,6 +166,63 @@ func TestAddSamePoolPathTwice(t *testing.T) {
 	}
 	if packages := readPublished(t, r, "main/binary-amd64/Packages"); !strings.Contains(packages, "SHA256: "+want.SHA256) {
 		t.Errorf("Packages does not list the last file's SHA256 %s", want.SHA256)
+	}
+	rep, err := r.Check(ctx)
+	must(t, err)
+	if len(rep.Problems) != 0 {
+		t.Errorf("check: %v", rep.Problems)
+	}
+}
+
+// TestConcurrentAddsOnePoolPath: two adds to two suites, of different
+// files with one pool path, both past checkPool before either links. One
+// add is refused with a *ConflictError; the other's file stays in the pool,
+// and each suite's Packages lists what its pool path holds.
+func TestConcurrentAddsOnePoolPath(t *testing.T) {
+	r, _ := newTestRepo(t)
+	ctx := context.Background()
+	debs := []string{
+		writeTestDeb(t, t.TempDir(), "alpha", "1.0", "amd64", ""),
+		writeTestDeb(t, t.TempDir(), "alpha", "1.0", "amd64", "Depends: other\n"),
+	}
+	dists := []string{testDist, "bookworm-packyard-experimental"}
+	var checked sync.WaitGroup
+	checked.Add(len(debs))
+	r.hook = func(p string) {
+		if p == "pool-checked" {
+			checked.Done()
+			checked.Wait() // both adds have checked the pool
+		}
+	}
+	errs := make([]error, len(debs))
+	var wg sync.WaitGroup
+	for i := range debs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = r.Add(ctx, dists[i], debs[i])
+		}()
+	}
+	wg.Wait()
+	var ok []int
+	for i, err := range errs {
+		var ce *ConflictError
+		switch {
+		case err == nil:
+			ok = append(ok, i)
+		case !errors.As(err, &ce):
+			t.Errorf("add to %s: %v; want a *ConflictError or success", dists[i], err)
+		}
+	}
+	if len(ok) != 1 {
+		t.Fatalf("%d adds succeeded (%v); want exactly one", len(ok), errs)
+	}
+	want, err := sumFile(debs[ok[0]])
+	must(t, err)
+	got, err := sumFile(filepath.Join(r.Root(), "pool/main/a/alpha/alpha_1.0_amd64.deb"))
+	must(t, err)
+	if got.SHA256 != want.SHA256 {
+		t.Errorf("pool holds %s; want the file of the add that succeeded, %s", got.SHA256, want.SHA256)
 	}
 	rep, err := r.Check(ctx)
 	must(t, err)

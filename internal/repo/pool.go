@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -411,13 +412,17 @@ func worldReadable(f *os.File) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o444 == 0o444
 }
 
-// link presents the stored blob of sum at rel in the pool.
-func (p pool) link(rel string, sum checksums, ss *syncSet) error {
+// link presents the stored blob of sum at rel in the pool. A file already
+// at rel is left when it is the blob and replaced when it has the blob's
+// content (another inode of it). Any other file there is replaced only
+// when replace is set (.changes and .buildinfo records); otherwise link
+// returns a *ConflictError: another add linked a different file at rel
+// after this add's checkPool, and the first one linked stays.
+func (p pool) link(rel string, sum checksums, replace bool, ss *syncSet) error {
 	blob := p.blobPath(sum.SHA256)
 	dst := filepath.Join(p.root, filepath.FromSlash(rel))
-	// A new pool entry is linked in place (a link appears whole or not at
-	// all); only an existing, different file is replaced through a
-	// temporary link and rename.
+	// A new pool entry is linked in place: link(2) makes the name whole or
+	// not at all, and of two adds linking one name only one succeeds.
 	err := os.Link(blob, dst)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -433,13 +438,25 @@ func (p pool) link(rel string, sum checksums, ss *syncSet) error {
 	if !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	if fi, err := os.Stat(dst); err == nil {
-		if bi, err := os.Stat(blob); err == nil && os.SameFile(fi, bi) {
-			return nil // already this blob
+	fi, err := os.Stat(dst)
+	if err != nil {
+		return err
+	}
+	if bi, err := os.Stat(blob); err == nil && os.SameFile(fi, bi) {
+		return nil // already this blob
+	}
+	if !replace {
+		got, err := sha256File(dst)
+		if err != nil {
+			return err
+		}
+		if got.SHA256 != sum.SHA256 {
+			return &ConflictError{PoolPath: rel, Existing: got.SHA256, Offered: sum.SHA256}
 		}
 	}
-	tmp := dst + ".tmp-link"
-	os.Remove(tmp)
+	// Replaced through a temporary link and rename(2). The temporary name
+	// is this process's own, so concurrent adds never remove each other's.
+	tmp := fmt.Sprintf("%s.tmp-link.%d.%d", dst, os.Getpid(), tmpLinks.Add(1))
 	if err := os.Link(blob, tmp); err != nil {
 		return err
 	}
@@ -450,6 +467,9 @@ func (p pool) link(rel string, sum checksums, ss *syncSet) error {
 	ss.add(filepath.Dir(dst))
 	return nil
 }
+
+// tmpLinks numbers link's temporary names within this process.
+var tmpLinks atomic.Uint64
 
 // syncDir fsyncs a directory so that entries created in it are durable.
 func syncDir(dir string) error {

@@ -246,6 +246,7 @@ func (r *Repo) AddWith(ctx context.Context, dist string, opts AddOptions, files 
 	if err := r.checkPool(u); err != nil {
 		return nil, err
 	}
+	r.crashPoint("pool-checked")
 	var res *Result
 	m, err := r.changeLocked(ctx, t, "add "+u.describe(), func(x *txn) error {
 		x.sync.merge(c.ss)
@@ -369,25 +370,28 @@ func (r *Repo) checkPool(u *upload) error {
 	return nil
 }
 
-// linkPool presents every file of u in the pool: in parallel, except
-// files whose pool path appears more than once in u, which are linked one
-// after another in u's order (the last one stays, as before).
+// linkPool presents every file of u in the pool, in parallel. Of files
+// that share one pool path within u, only the last is linked (it is the
+// one u's indexes list). A different file that a concurrent add linked at
+// one of u's paths since checkPool is a *ConflictError.
 func (r *Repo) linkPool(u *upload, ss *syncSet) error {
 	items := u.poolItems()
-	seen := make(map[string]int, len(items))
-	for _, it := range items {
-		seen[it.Rel]++
+	last := make(map[string]int, len(items))
+	for i, it := range items {
+		last[it.Rel] = i
 	}
 	errs := make([]error, len(items))
 	parallel.For(len(items), 1, func(i int) error {
-		if seen[items[i].Rel] == 1 {
-			errs[i] = r.pool.link(items[i].Rel, items[i].In.Sum, ss)
+		if last[items[i].Rel] == i {
+			errs[i] = r.pool.link(items[i].Rel, items[i].In.Sum, items[i].Record, ss)
 		}
 		return nil
 	})
-	for i, it := range items {
-		if seen[it.Rel] > 1 && errs[i] == nil {
-			errs[i] = r.pool.link(it.Rel, it.In.Sum, ss)
+	for i, err := range errs {
+		var ce *ConflictError
+		if errors.As(err, &ce) {
+			ce.Package, ce.Version = items[i].Package, items[i].Version
+			return err
 		}
 	}
 	return errors.Join(errs...)
