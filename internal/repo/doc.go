@@ -67,7 +67,11 @@
 //
 // Concurrency: publishes of one distribution are serialized by its lock;
 // different distributions publish in parallel (they share the pool lock in
-// shared mode; only gc's pool sweep takes it exclusively). Crash safety:
+// shared mode; only gc's pool sweep takes it exclusively). Two adds to
+// different distributions that offer different files of one pool name at
+// once both pass the pool check; link(2) lets only one of them create the
+// name, and the other is refused with a *ConflictError before it publishes
+// (pool.link), so a pool file never changes under a published index. Crash safety:
 // a change records its intent in the journal before anything becomes
 // visible; the next command that takes the lock completes or undoes it
 // (recoverDist). The current generation is always the newest, so anything
