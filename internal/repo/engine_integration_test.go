@@ -338,9 +338,9 @@ func TestKillNine(t *testing.T) {
 	if testing.Short() {
 		cycles = 20
 	}
-	// First a kill at each named point of publish and gc, then at random
+	// First a kill at each named point of add, publish and gc, then at random
 	// moments.
-	points := []string{"before-swap", "after-swap", "gc-dist", "gc-pool", "gc-store"}
+	points := []string{"pool-checked", "before-swap", "after-swap", "gc-dist", "gc-pool", "gc-store"}
 	var gens []int
 	for i := 0; i < cycles+len(points); i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
