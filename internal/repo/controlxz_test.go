@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/ulikunitz/xz"
@@ -96,5 +97,15 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestControlTooLarge refuses a control file of more than 1 MiB by name
+// and size instead of parsing part of it.
+func TestControlTooLarge(t *testing.T) {
+	big := "Package: big\nVersion: 1\nDescription: x\n" + strings.Repeat(" .\n", 1<<19)
+	_, err := controlFromTar("control.tar.xz", bytes.NewReader(controlTarXZ(t, [][2]string{{"control", big}})))
+	if err == nil || !strings.Contains(err.Error(), "at most 1 MiB") {
+		t.Fatalf("controlFromTar of a %d-byte control file: %v; want a refusal naming the 1 MiB limit", len(big), err)
 	}
 }

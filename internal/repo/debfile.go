@@ -171,8 +171,11 @@ func controlFromTarReader(name string, tr io.Reader) (stanza, error) {
 		if path.Clean(strings.TrimPrefix(h.Name, "./")) != "control" {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(t, 1<<20))
-		if err != nil {
+		if h.Size > 1<<20 {
+			return nil, fmt.Errorf("%s: control file of %d bytes; at most 1 MiB is accepted", name, h.Size)
+		}
+		data := make([]byte, h.Size)
+		if _, err := io.ReadFull(t, data); err != nil {
 			return nil, fmt.Errorf("%s: reading control: %w", name, err)
 		}
 		st, err := parseStanzas(data)
