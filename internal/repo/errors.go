@@ -80,12 +80,21 @@ type ConflictError struct {
 	Existing, Offered string // SHA256
 	// Package and Version name the package the file belongs to, when known.
 	Package, Version string
+	// Concurrent: another add, running at the same time, stored the
+	// existing file after this add checked the pool.
+	Concurrent bool
 }
 
 func (e *ConflictError) Error() string {
 	what := "this file differs from the one"
 	if e.Package != "" {
 		what = fmt.Sprintf("this build of %s %s differs from the one", e.Package, e.Version)
+	}
+	if e.Concurrent {
+		return fmt.Sprintf("%s: %s another add stored there while this one ran (sha256 %s, other %s); "+
+			"nothing was published: when the other add is done, give this build a new version "+
+			"(a binNMU such as %s+b1) or remove the other package first with 'packyard repo remove'",
+			e.PoolPath, what, short(e.Offered), short(e.Existing), orDefault(e.Version, "<version>"))
 	}
 	return fmt.Sprintf("%s: %s already published (sha256 %s, published %s); "+
 		"a published file never changes: give the rebuild a new version (a binNMU such as %s+b1) "+

@@ -451,7 +451,7 @@ func (p pool) link(rel string, sum checksums, replace bool, ss *syncSet) error {
 			return err
 		}
 		if got.SHA256 != sum.SHA256 {
-			return &ConflictError{PoolPath: rel, Existing: got.SHA256, Offered: sum.SHA256}
+			return &ConflictError{PoolPath: rel, Existing: got.SHA256, Offered: sum.SHA256, Concurrent: true}
 		}
 	}
 	// Replaced through a temporary link and rename(2). The temporary name
