@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // writeChanges writes a .changes listing files (all in dir) with correct
@@ -188,10 +189,17 @@ func TestConcurrentAddsOnePoolPath(t *testing.T) {
 	dists := []string{testDist, "bookworm-packyard-experimental"}
 	var checked sync.WaitGroup
 	checked.Add(len(debs))
+	both := make(chan struct{})
+	go func() { checked.Wait(); close(both) }()
 	r.hook = func(p string) {
 		if p == "pool-checked" {
 			checked.Done()
-			checked.Wait() // both adds have checked the pool
+			// Until both adds have checked the pool; an add that fails
+			// before its check is reported below instead of hanging here.
+			select {
+			case <-both:
+			case <-time.After(30 * time.Second):
+			}
 		}
 	}
 	errs := make([]error, len(debs))

@@ -71,8 +71,9 @@
 // different distributions that offer different files of one pool name at
 // once both pass the pool check; link(2) lets only one of them create the
 // name, and the other is refused with a *ConflictError before it publishes
-// (pool.link), so a pool file never changes under a published index. Crash safety:
-// a change records its intent in the journal before anything becomes
+// (pool.link), so a pool file never changes under a published index.
+//
+// Crash safety: a change records its intent in the journal before anything becomes
 // visible; the next command that takes the lock completes or undoes it
 // (recoverDist). The current generation is always the newest, so anything
 // numbered above it is an unfinished publish and is deleted.

@@ -446,12 +446,13 @@ func (p pool) link(rel string, sum checksums, replace bool, ss *syncSet) error {
 		return nil // already this blob
 	}
 	if !replace {
-		got, err := sha256File(dst)
-		if err != nil {
+		// The same comparison as checkPool's: a difference now was linked
+		// by another add since then.
+		if err := p.check(rel, sum); err != nil {
+			if ce, ok := errors.AsType[*ConflictError](err); ok {
+				ce.Concurrent = true
+			}
 			return err
-		}
-		if got.SHA256 != sum.SHA256 {
-			return &ConflictError{PoolPath: rel, Existing: got.SHA256, Offered: sum.SHA256, Concurrent: true}
 		}
 	}
 	// Replaced through a temporary link and rename(2). The temporary name

@@ -356,16 +356,23 @@ func (r *Repo) checkPool(u *upload) error {
 		}
 		return nil
 	})
+	if err := firstConflict(items, errs); err != nil {
+		return err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return publishErr("checking pool", err)
+	}
+	return nil
+}
+
+// firstConflict returns the first *ConflictError of errs (errs[i] is
+// items[i]'s), naming the package its file belongs to, or nil.
+func firstConflict(items []poolItem, errs []error) error {
 	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		var ce *ConflictError
-		if errors.As(err, &ce) {
+		if ce, ok := errors.AsType[*ConflictError](err); ok {
 			ce.Package, ce.Version = items[i].Package, items[i].Version
 			return err
 		}
-		return publishErr("checking pool", err)
 	}
 	return nil
 }
@@ -387,12 +394,8 @@ func (r *Repo) linkPool(u *upload, ss *syncSet) error {
 		}
 		return nil
 	})
-	for i, err := range errs {
-		var ce *ConflictError
-		if errors.As(err, &ce) {
-			ce.Package, ce.Version = items[i].Package, items[i].Version
-			return err
-		}
+	if err := firstConflict(items, errs); err != nil {
+		return err
 	}
 	return errors.Join(errs...)
 }
